@@ -1,0 +1,119 @@
+# bertc — build, test, fuzz, demo.  `make help` lists the targets.
+CC      ?= cc
+NVCC    ?= nvcc
+OPT     ?= -O2
+CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
+           -pthread -fopenmp -MMD -MP $(EXTRA_CFLAGS)
+LDLIBS  := -lz -lm -pthread -fopenmp
+BUILD   := build
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out src/cli/%,$(LIB_SRC))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+CU_SRC   := $(sort $(wildcard src/backend/cuda/*.cu))
+
+obj = $(patsubst %.c,$(1)/%.o,$(2))
+
+.PHONY: all test test-asan fuzz fuzz-build gpu clean help demo data parity-tokenizer bench-tokenizer vocab-jaccard
+
+all: bertc $(if $(GPU),gpu)
+
+help:
+	@echo "make                 build ./bertc (CPU)"
+	@echo "make GPU=1           also compile the CUDA sources with nvcc (sm_80, sm_90a)"
+	@echo "make test            build and run the C tests"
+	@echo "make test-asan       the same tests under AddressSanitizer + UBSan"
+	@echo "make fuzz            run every libFuzzer target for FUZZ_SECONDS (default 60) each"
+	@echo "make demo            fetch a small real corpus and run the pipeline on the CPU"
+	@echo "make data            fetch the real corpora (tools/data) into data/"
+	@echo "make parity-tokenizer compare bertc with npm tokenizers@0.23.2 on the real corpora"
+	@echo "make bench-tokenizer tokens/s of bertc vs npm tokenizers"
+
+# ---- library, CLI, tests (normal build) ----------------------------------
+$(BUILD)/libbertc.a: $(call obj,$(BUILD),$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+bertc: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/libbertc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test_bertc: $(call obj,$(BUILD),$(TEST_SRC)) $(BUILD)/libbertc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+test: $(BUILD)/test_bertc bertc
+	./$(BUILD)/test_bertc $(T)
+
+# ---- sanitizers ------------------------------------------------------------
+ASAN_DIR   := $(BUILD)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(ASAN_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/test_bertc: $(call obj,$(ASAN_DIR),$(TEST_SRC) $(LIB_SRC))
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+test-asan: $(ASAN_DIR)/test_bertc
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(ASAN_DIR)/test_bertc $(T)
+
+# ---- fuzzing (clang + libFuzzer) -------------------------------------------
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -std=c11 -O1 -g -D_GNU_SOURCE -pthread -Wno-unknown-pragmas \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BINS    := $(patsubst fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(call obj,$(FUZZ_DIR)/obj,$(LIB_SRC))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lz -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each target runs on a scratch copy of its committed seed corpus; crashes land in $(FUZZ_DIR)/.
+fuzz: fuzz-build
+	@set -e; for b in $(FUZZ_BINS); do n=$$(basename $$b); \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$n; cp -r fuzz/corpus/$$n/. $(FUZZ_DIR)/corpus/$$n/ 2>/dev/null || true; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/$$n- \
+	      $(FUZZ_DIR)/corpus/$$n 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-|Done" ; \
+	  test $${PIPESTATUS[0]} -eq 0; done
+fuzz: SHELL := /bin/bash
+
+# ---- CUDA (compiled only; the backend arrives with the CUDA issue) ----------
+CU_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90a,code=sm_90a
+gpu: $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CU_SRC))
+$(BUILD)/cuda/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O3 -std=c++17 $(CU_ARCH) -c $< -o $@
+
+# ---- data, demo, parity, benchmarks ----------------------------------------
+data:
+	bash tools/data/fetch_all.sh
+
+demo: bertc
+	bash tools/demo.sh
+
+parity-tokenizer: bertc
+	bash tools/parity/tokenizer_parity.sh
+
+bench-tokenizer: bertc
+	bash tools/parity/tokenizer_bench.sh
+
+vocab-jaccard: bertc
+	bash tools/parity/vocab_jaccard.sh
+
+clean:
+	rm -rf $(BUILD) bertc
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

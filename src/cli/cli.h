@@ -1,0 +1,16 @@
+/* cli.h — subcommands of the bertc program. Each lives in its own cmd_*.c,
+ * parses its own flags, prints --help, and returns the process exit code. */
+#ifndef BERTC_CLI_H
+#define BERTC_CLI_H
+
+int cmd_encode(int argc, char **argv);   /* text → token ids (inspection, parity) */
+int cmd_vocab(int argc, char **argv);    /* train a WordPiece vocabulary */
+int cmd_tokenize(int argc, char **argv); /* corpus → token shards */
+int cmd_info(int argc, char **argv);     /* print a shard's or safetensors file's header */
+
+/* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
+const char *cli_flag_value(int argc, char **argv, int *i, const char *name);
+/* Prints "bertc CMD: message" to stderr and returns 1 (the exit code for usage/user errors). */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,60 @@
+/* main.c — `bertc COMMAND [args]`: dispatch to the subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"vocab", cmd_vocab, "train a WordPiece vocabulary from text"},
+    {"tokenize", cmd_tokenize, "turn text files into token shards"},
+    {"encode", cmd_encode, "print the token ids of texts (one per line)"},
+    {"info", cmd_info, "print the header of a token shard or safetensors file"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "bertc — pretrain and finetune BERT-style encoders\n\n"
+            "usage: bertc COMMAND [options]   (bertc COMMAND --help for details)\n\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+const char *cli_flag_value(int argc, char **argv, int *i, const char *name) {
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0) return NULL;
+    if (a[n] == '=') return a + n + 1;
+    if (a[n] != 0) return NULL;
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...) {
+    fprintf(stderr, "bertc %s: ", cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "bertc: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 1;
+}

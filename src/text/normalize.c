@@ -1,0 +1,194 @@
+/* normalize.c — BertNormalizer + BertPreTokenizer as one streaming pass.
+ *
+ * The library runs clean_text → handle_chinese_chars → (NFD, drop Mn) →
+ * lowercase over the whole string, then splits on whitespace and punctuation.
+ * Every step is a per-character map except the canonical reordering inside
+ * NFD, so we map each input character through all steps at once and append
+ * the results to the current word; a word that received a reorderable mark
+ * (UNI_CCC: a non-starter that survives stripping) is put into canonical order
+ * when it ends. Mn marks are deleted whatever their position, and lowercase
+ * maps every surviving mark to itself, so reordering the final word gives the
+ * same bytes as reordering before stripping and lower-casing.
+ */
+#include "normalize.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "../core/err.h"
+#include "unicode.h"
+#include "utf8.h"
+
+void norm_config_default(norm_config *c) {
+    c->clean_text = 1;
+    c->handle_chinese_chars = 1;
+    c->strip_accents = -1;
+    c->lowercase = 1;
+}
+
+/* Growable byte buffer that starts on the caller's stack (no malloc for
+ * ordinary words). */
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+    int heap;
+    uint8_t stack[256];
+} bytebuf;
+
+static void bb_init(bytebuf *b) { b->p = b->stack; b->len = 0; b->cap = sizeof b->stack; b->heap = 0; }
+static void bb_free(bytebuf *b) { if (b->heap) free(b->p); }
+static void bb_reserve(bytebuf *b, size_t extra) {
+    if (b->len + extra <= b->cap) return;
+    size_t cap = b->cap * 2;
+    while (cap < b->len + extra) cap *= 2;
+    if (b->heap) b->p = xrealloc(b->p, cap);
+    else { uint8_t *q = xmalloc(cap); memcpy(q, b->p, b->len); b->p = q; b->heap = 1; }
+    b->cap = cap;
+}
+
+typedef struct {
+    int clean, cjk, strip, lower;
+    const uint8_t *cls; /* (UNI_MAX_CP,) */
+    word_fn fn;         /* NULL: normalize only, no splitting */
+    void *ud;
+    bytebuf word;
+    int word_ccc;       /* the word holds a reorderable mark */
+} pass;
+
+/* Puts runs of non-starters of the word into canonical (stable, by ccc) order. */
+static void word_reorder(pass *P) {
+    uint32_t stackcp[128];
+    size_t n = utf8_count(P->word.p, P->word.len);
+    uint32_t *cp = n <= 128 ? stackcp : xmalloc(n * sizeof *cp);
+    size_t k = 0;
+    for (size_t i = 0; i < P->word.len;) i += utf8_decode(P->word.p + i, P->word.len - i, &cp[k++]);
+    for (size_t i = 1; i < k; i++) { /* insertion sort inside each run of ccc > 0 */
+        int ci = uni_ccc(cp[i]);
+        if (!ci) continue;
+        uint32_t x = cp[i];
+        size_t j = i;
+        while (j > 0) {
+            int cj = uni_ccc(cp[j - 1]);
+            if (cj <= ci) break; /* a starter (0) or an equal/lower class stops it */
+            cp[j] = cp[j - 1];
+            j--;
+        }
+        cp[j] = x;
+    }
+    P->word.len = 0;
+    for (size_t i = 0; i < k; i++) P->word.len += utf8_encode(cp[i], P->word.p + P->word.len);
+    if (cp != stackcp) free(cp);
+}
+
+static void word_flush(pass *P) {
+    if (!P->word.len) return;
+    if (P->word_ccc) word_reorder(P);
+    P->word_ccc = 0;
+    if (P->fn) {
+        P->fn(P->ud, (const char *)P->word.p, P->word.len);
+        P->word.len = 0;
+    }
+}
+
+/* Appends one fully normalized code point, splitting words as BertPreTokenizer. */
+static void put_final(pass *P, uint32_t cp) {
+    uint8_t k = P->cls[cp];
+    if (P->fn) {
+        if (k & UNI_WS) { word_flush(P); return; }
+        if (k & UNI_PUNCT) {
+            word_flush(P);
+            bb_reserve(&P->word, 4);
+            P->word.len = utf8_encode(cp, P->word.p);
+            word_flush(P);
+            return;
+        }
+    }
+    if (P->strip && (k & UNI_CCC)) P->word_ccc = 1;
+    bb_reserve(&P->word, 4);
+    P->word.len += utf8_encode(cp, P->word.p + P->word.len);
+}
+
+/* strip_accents and lowercase of one code point, then put. */
+static void put_mapped(pass *P, uint32_t cp) {
+    uint32_t s[UNI_MAX_MAP], l[UNI_MAX_MAP];
+    int ns = 1;
+    s[0] = cp;
+    if (P->strip && (P->cls[cp] & UNI_STRIP)) ns = uni_strip(cp, s);
+    for (int i = 0; i < ns; i++) {
+        if (P->lower && (P->cls[s[i]] & UNI_LOWER)) {
+            int nl = uni_lower(s[i], l);
+            for (int j = 0; j < nl; j++) put_final(P, l[j]);
+        } else {
+            put_final(P, s[i]);
+        }
+    }
+}
+
+static void run(pass *P, const uint8_t *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = s[i];
+        if (cp < 0x80) { /* ASCII fast path: no CJK, no stripping, lowercase is A-Z */
+            i++;
+            uint8_t k = P->cls[cp];
+            if (P->clean && (k & (UNI_REMOVED | UNI_SPACE))) {
+                if (k & UNI_REMOVED) continue;
+                cp = ' ', k = P->cls[' '];
+            }
+            if (P->lower && cp >= 'A' && cp <= 'Z') cp += 32;
+            if (P->fn && (k & (UNI_WS | UNI_PUNCT))) { put_final(P, cp); continue; }
+            bb_reserve(&P->word, 1);
+            P->word.p[P->word.len++] = (uint8_t)cp;
+            continue;
+        }
+        i += utf8_decode(s + i, n - i, &cp);
+        uint8_t k = P->cls[cp];
+        if (P->clean) {
+            if (k & UNI_REMOVED) continue;
+            if (k & UNI_SPACE) { put_final(P, ' '); continue; }
+        }
+        if (P->cjk && (k & UNI_CJK)) {
+            put_final(P, ' ');
+            put_mapped(P, cp);
+            put_final(P, ' ');
+            continue;
+        }
+        put_mapped(P, cp);
+    }
+}
+
+static void pass_init(pass *P, const norm_config *c) {
+    P->clean = c->clean_text;
+    P->cjk = c->handle_chinese_chars;
+    P->lower = c->lowercase;
+    P->strip = c->strip_accents < 0 ? c->lowercase : c->strip_accents;
+    P->cls = uni_class_table();
+    P->word_ccc = 0;
+    bb_init(&P->word);
+}
+
+void text_words(const norm_config *c, const char *s, size_t n, word_fn fn, void *ud) {
+    pass P;
+    pass_init(&P, c);
+    P.fn = fn;
+    P.ud = ud;
+    run(&P, (const uint8_t *)s, n);
+    word_flush(&P);
+    bb_free(&P.word);
+}
+
+void text_normalize(const norm_config *c, const char *s, size_t n, char **out, size_t *len, size_t *cap) {
+    pass P;
+    pass_init(&P, c);
+    P.fn = NULL;
+    run(&P, (const uint8_t *)s, n);
+    /* The whole text is one "word": reorder marks if needed. */
+    if (P.word_ccc) word_reorder(&P);
+    if (*len + P.word.len + 1 > *cap) {
+        *cap = (*len + P.word.len + 1) * 2;
+        *out = xrealloc(*out, *cap);
+    }
+    memcpy(*out + *len, P.word.p, P.word.len);
+    *len += P.word.len;
+    (*out)[*len] = 0;
+    bb_free(&P.word);
+}

@@ -78,6 +78,7 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(call obj,$(FUZZ_DIR)/obj,$(LIB_SRC))
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lz -lm
 
+.SECONDARY:
 fuzz-build: $(FUZZ_BINS)
 
 # Each target runs on a scratch copy of its committed seed corpus; crashes land in $(FUZZ_DIR)/.

@@ -10,6 +10,16 @@ int cmd_info(int argc, char **argv);     /* print a shard's or safetensors file'
 
 /* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);
+/* Normalizer flags shared by encode/vocab/tokenize: --lowercase, --no-lowercase,
+ * --no-strip-accents, --strip-accents, --no-clean-text, --no-chinese-chars.
+ * Returns 1 if argv[i] was one of them (and applies it), else 0. */
+int cli_norm_flag(const char *arg, void *norm_config);
+#define CLI_NORM_FLAGS_HELP                                                                  \
+    "  --no-lowercase      keep case (cased vocabularies); accents follow unless set\n"     \
+    "  --strip-accents / --no-strip-accents   override accent stripping\n"                   \
+    "  --no-clean-text     keep control characters\n"                                        \
+    "  --no-chinese-chars  do not split CJK ideographs into single words\n"
+
 /* Prints "bertc CMD: message" to stderr and returns 1 (the exit code for usage/user errors). */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

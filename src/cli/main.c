@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../text/normalize.h"
 
 typedef struct {
     const char *name;
@@ -35,6 +36,18 @@ const char *cli_flag_value(int argc, char **argv, int *i, const char *name) {
     if (a[n] != 0) return NULL;
     if (*i + 1 >= argc) return NULL;
     return argv[++*i];
+}
+
+int cli_norm_flag(const char *arg, void *norm_config) {
+    norm_config *c = norm_config;
+    if (!strcmp(arg, "--lowercase")) c->lowercase = 1;
+    else if (!strcmp(arg, "--no-lowercase")) c->lowercase = 0;
+    else if (!strcmp(arg, "--strip-accents")) c->strip_accents = 1;
+    else if (!strcmp(arg, "--no-strip-accents")) c->strip_accents = 0;
+    else if (!strcmp(arg, "--no-clean-text")) c->clean_text = 0;
+    else if (!strcmp(arg, "--no-chinese-chars")) c->handle_chinese_chars = 0;
+    else return 0;
+    return 1;
 }
 
 int cli_fail(const char *cmd, const char *fmt, ...) {

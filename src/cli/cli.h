@@ -3,6 +3,8 @@
 #ifndef BERTC_CLI_H
 #define BERTC_CLI_H
 
+#include "../text/normalize.h"
+
 int cmd_encode(int argc, char **argv);   /* text → token ids (inspection, parity) */
 int cmd_vocab(int argc, char **argv);    /* train a WordPiece vocabulary */
 int cmd_tokenize(int argc, char **argv); /* corpus → token shards */
@@ -13,7 +15,7 @@ const char *cli_flag_value(int argc, char **argv, int *i, const char *name);
 /* Normalizer flags shared by encode/vocab/tokenize: --lowercase, --no-lowercase,
  * --no-strip-accents, --strip-accents, --no-clean-text, --no-chinese-chars.
  * Returns 1 if argv[i] was one of them (and applies it), else 0. */
-int cli_norm_flag(const char *arg, void *norm_config);
+int cli_norm_flag(const char *arg, norm_config *c);
 #define CLI_NORM_FLAGS_HELP                                                                  \
     "  --no-lowercase      keep case (cased vocabularies); accents follow unless set\n"     \
     "  --strip-accents / --no-strip-accents   override accent stripping\n"                   \

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "../text/normalize.h"
 
 typedef struct {
     const char *name;
@@ -38,8 +37,7 @@ const char *cli_flag_value(int argc, char **argv, int *i, const char *name) {
     return argv[++*i];
 }
 
-int cli_norm_flag(const char *arg, void *norm_config) {
-    norm_config *c = norm_config;
+int cli_norm_flag(const char *arg, norm_config *c) {
     if (!strcmp(arg, "--lowercase")) c->lowercase = 1;
     else if (!strcmp(arg, "--no-lowercase")) c->lowercase = 0;
     else if (!strcmp(arg, "--strip-accents")) c->strip_accents = 1;

@@ -1,6 +1,6 @@
 # bertc — build, test, fuzz, demo.  `make help` lists the targets.
 CC      ?= cc
-NVCC    ?= nvcc
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
 OPT     ?= -O2
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
            -pthread -fopenmp -MMD -MP $(EXTRA_CFLAGS)

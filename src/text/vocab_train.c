@@ -489,7 +489,7 @@ int vocab_train(const vocab_counts *c, const vocab_train_opts *o, vocab_result *
         size_t np = 0;
         for (size_t k = 0; k < ch.n; k++)
             if (ch.c[k].delta > 0) ch.c[np++] = ch.c[k];
-        qsort(ch.c, np, sizeof *ch.c, vt_change_cmp);
+        if (np > 1) qsort(ch.c, np, sizeof *ch.c, vt_change_cmp);
         for (size_t k = 0; k < np;) {
             size_t e = k;
             while (e < np && ch.c[e].a == ch.c[k].a && ch.c[e].b == ch.c[k].b) e++;

@@ -185,6 +185,13 @@ int cmd_vocab(int argc, char **argv) {
     }
 
     int rc = 1;
+    /* fail on an unwritable output now, not after minutes of training */
+    afile probe;
+    if (afile_open(&probe, out) != 0) {
+        free(spec_buf); free(spec); free(order_buf); free(order); free(files);
+        return cli_fail("vocab", "%s", err_msg());
+    }
+    afile_abort(&probe);
     FILE *pg = quiet ? NULL : stderr;
     to.progress = pg;
     vocab_count_opts co = {.split = split_bert, .split_cfg = &nc, .threads = threads, .jsonl_field = field};

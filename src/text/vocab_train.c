@@ -28,8 +28,6 @@
 #include "utf8.h"
 #include "vocab_train.h"
 
-#define MAX_CP 0x110000u
-
 void vocab_train_opts_default(vocab_train_opts *o) {
     static const char *const bert_special[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
     memset(o, 0, sizeof *o);
@@ -216,6 +214,46 @@ static int vt_word_cmp(const void *x, const void *y) {
 
 typedef struct { uint32_t cp; uint64_t count; } vt_char;
 
+/* Per character of the input: weighted count, and the ids it maps to. */
+typedef struct {
+    uint32_t key;      /* code point + 1; 0 = empty slot */
+    uint8_t cont;      /* occurs at a non-initial position */
+    uint8_t kept;      /* in the (limited) alphabet */
+    uint32_t init_id;  /* id + 1 of "c" */
+    uint32_t cont_id;  /* id + 1 of "##c" */
+    uint64_t count;
+} vt_cslot;
+
+typedef struct {
+    vt_cslot *s; /* (cap,) open addressing */
+    size_t cap, used;
+} vt_chars;
+
+/* The slot of cp; with create, added if absent (else NULL when absent). */
+static vt_cslot *vt_char_slot(vt_chars *m, uint32_t cp, int create) {
+    uint32_t key = cp + 1;
+    size_t j = (key * 2654435761u) & (m->cap - 1);
+    while (m->s[j].key && m->s[j].key != key) j = (j + 1) & (m->cap - 1);
+    if (m->s[j].key || !create) return m->s[j].key ? &m->s[j] : NULL;
+    if ((m->used + 1) * 2 > m->cap) {
+        vt_chars n = {.cap = m->cap * 2, .used = m->used};
+        n.s = xcalloc(n.cap, sizeof *n.s);
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->s[i].key) continue;
+            size_t q = (m->s[i].key * 2654435761u) & (n.cap - 1);
+            while (n.s[q].key) q = (q + 1) & (n.cap - 1);
+            n.s[q] = m->s[i];
+        }
+        free(m->s);
+        *m = n;
+        j = (key * 2654435761u) & (m->cap - 1);
+        while (m->s[j].key) j = (j + 1) & (m->cap - 1);
+    }
+    m->used++;
+    m->s[j] = (vt_cslot){.key = key};
+    return &m->s[j];
+}
+
 /* Removal order under limit_alphabet: least frequent first; on equal counts the
  * larger code point goes first (HF's order there is hash order — unspecified). */
 static int vt_char_by_count(const void *x, const void *y) {
@@ -321,8 +359,8 @@ int vocab_train(const vocab_counts *c, const vocab_train_opts *o, vocab_result *
     qsort(words, nw, sizeof *words, vt_word_cmp);
 
     /* 2. alphabet: characters weighted by word count */
-    uint64_t *ccount = xcalloc(MAX_CP, sizeof *ccount); /* (0x110000,) per code point */
-    uint8_t *cont = xcalloc(MAX_CP, 1);                   /* seen at a non-initial position */
+    vt_chars cm = {.cap = 256};
+    cm.s = xcalloc(cm.cap, sizeof *cm.s);
     size_t total_syms = 0;
     for (size_t i = 0; i < nw; i++) {
         const uint8_t *s = (const uint8_t *)words[i].w;
@@ -330,36 +368,34 @@ int vocab_train(const vocab_counts *c, const vocab_train_opts *o, vocab_result *
         while (p < words[i].len) {
             uint32_t cp;
             p += utf8_decode(s + p, words[i].len - p, &cp);
-            ccount[cp] += words[i].count;
-            if (k++) cont[cp] = 1;
+            vt_cslot *e = vt_char_slot(&cm, cp, 1);
+            e->count += words[i].count;
+            if (k++) e->cont = 1;
         }
         total_syms += k;
     }
-    size_t nchars = 0;
-    for (uint32_t cp = 0; cp < MAX_CP; cp++) nchars += ccount[cp] != 0;
+    size_t nchars = cm.used;
     vt_char *chars = xcalloc(nchars ? nchars : 1, sizeof *chars);
-    for (uint32_t cp = 0, j = 0; cp < MAX_CP; cp++)
-        if (ccount[cp]) chars[j++] = (vt_char){cp, ccount[cp]};
+    for (size_t j = 0, q = 0; j < cm.cap; j++)
+        if (cm.s[j].key) chars[q++] = (vt_char){cm.s[j].key - 1, cm.s[j].count};
     r->alphabet_seen = nchars;
     size_t keep = nchars;
     if (o->limit_alphabet && nchars > o->limit_alphabet) {
         qsort(chars, nchars, sizeof *chars, vt_char_by_count);
         memmove(chars, chars + (nchars - o->limit_alphabet), o->limit_alphabet * sizeof *chars);
         keep = o->limit_alphabet;
-        qsort(chars, keep, sizeof *chars, vt_char_by_cp);
     }
-    uint8_t *kept = xcalloc(MAX_CP, 1);
+    qsort(chars, keep, sizeof *chars, vt_char_by_cp);
     size_t before = v.n;
     for (size_t j = 0; j < keep; j++) {
         uint8_t buf[4];
-        kept[chars[j].cp] = 1;
-        vt_add(&v, (const char *)buf, utf8_encode(chars[j].cp, buf));
+        vt_cslot *e = vt_char_slot(&cm, chars[j].cp, 0);
+        e->kept = 1;
+        e->init_id = vt_add(&v, (const char *)buf, utf8_encode(chars[j].cp, buf)) + 1;
     }
     r->n_alphabet = v.n - before;
     /* 3. "##c" symbols: first those named in cont_order, then code-point order
      * (HF: hash-map order) */
-    uint32_t *cont_id = xcalloc(MAX_CP, sizeof *cont_id); /* id + 1 of "##c" */
-    uint32_t *init_id = xcalloc(MAX_CP, sizeof *init_id); /* id + 1 of "c" */
     before = v.n;
     for (size_t j = 0; j < o->n_cont_order; j++) {
         const char *t = o->cont_order[j];
@@ -367,21 +403,17 @@ int vocab_train(const vocab_counts *c, const vocab_train_opts *o, vocab_result *
         if (tl < 3 || strncmp(t, "##", 2) != 0) continue;
         uint32_t cp;
         size_t k = utf8_decode((const uint8_t *)t + 2, tl - 2, &cp);
-        if (k != tl - 2 || !kept[cp] || !cont[cp] || cont_id[cp]) continue;
-        cont_id[cp] = vt_add(&v, t, tl) + 1;
+        vt_cslot *e = vt_char_slot(&cm, cp, 0);
+        if (k != tl - 2 || !e || !e->kept || !e->cont || e->cont_id) continue;
+        e->cont_id = vt_add(&v, t, tl) + 1;
     }
     for (size_t j = 0; j < keep; j++) {
         char buf[8] = "##";
-        uint32_t cp = chars[j].cp;
-        size_t l = utf8_encode(cp, (uint8_t *)buf + 2);
-        init_id[cp] = (uint32_t)vt_find(&v, buf + 2, l) + 1;
-        if (cont[cp] && !cont_id[cp]) cont_id[cp] = vt_add(&v, buf, 2 + l) + 1;
+        vt_cslot *e = vt_char_slot(&cm, chars[j].cp, 0);
+        if (e->cont && !e->cont_id) e->cont_id = vt_add(&v, buf, 2 + utf8_encode(chars[j].cp, (uint8_t *)buf + 2)) + 1;
     }
     r->n_continuing = v.n - before;
     free(chars);
-    free(ccount);
-    free(cont);
-    free(kept);
     if (pg)
         fprintf(pg, "vocab: %zu distinct words, alphabet %zu characters (kept %zu), %zu \"##\" symbols\n", nw,
                 nchars, keep, r->n_continuing);
@@ -401,18 +433,19 @@ int vocab_train(const vocab_counts *c, const vocab_train_opts *o, vocab_result *
             while (p < words[i].len) {
                 uint32_t cp;
                 p += utf8_decode(s + p, words[i].len - p, &cp);
-                uint32_t id = k++ ? cont_id[cp] : init_id[cp];
+                const vt_cslot *e = vt_char_slot(&cm, cp, 0);
+                uint32_t id = !e->kept ? 0 : k ? e->cont_id : e->init_id;
+                k++;
                 if (id) sym[at++] = id - 1;
             }
             wlen[i] = (uint32_t)(at - woff[i]);
         }
     }
-    free(cont_id);
-    free(init_id);
+    free(cm.s);
     free(words);
 
     /* 4. pair counts and, per pair, the words containing it */
-    vt_pairs pm = {.cap = 1 << 16};
+    vt_pairs pm = {.cap = 1 << 10};
     pm.s = xcalloc(pm.cap, sizeof *pm.s);
     for (uint32_t i = 0; i < nw; i++) {
         const uint32_t *w = sym + woff[i];

@@ -10,6 +10,7 @@
 #include "../src/core/err.h"
 #include "../src/io/file.h"
 #include "../src/text/normalize.h"
+#include "../src/text/utf8.h"
 #include "../src/text/vocab_train.h"
 #include "test.h"
 
@@ -350,9 +351,16 @@ TEST(vocab_count_files_txt_gz_jsonl) {
  * "##c" symbols hash-map order, which differs from run to run and decides ties;
  * with the order taken from the reference vocab, bertc must reproduce that run
  * token for token (same ids, same merge order). */
-/* The reference vocab's first REF_BASE ids are its alphabet and "##c" symbols
- * (counted in the fixture: the first multi-character non-"##" token follows). */
-#define REF_BASE 50 /* 27 characters + 23 "##c" */
+/* Number of leading single-character tokens ("c" or "##c") of a vocab: the
+ * alphabet and the "##c" symbols, before the first merge. */
+static size_t base_size(const char *const *tok, size_t n) {
+    size_t i = 0;
+    for (; i < n; i++) {
+        const char *t = tok[i] + (strncmp(tok[i], "##", 2) == 0 ? 2 : 0);
+        if (!*t || utf8_count((const uint8_t *)t, strlen(t)) != 1) break;
+    }
+    return i;
+}
 TEST(vocab_train_golden_tokenizers_kjv) {
     char tp[512], vp[512];
     snprintf(tp, sizeof tp, "%s/vocab_train/kjv_genesis.txt", test_fixture_dir());
@@ -368,7 +376,10 @@ TEST(vocab_train_golden_tokenizers_kjv) {
         *e = 0;
         ref[nref++] = p;
     }
-    EXPECT_EQ_INT(nref, 563);
+    /* the committed run has 563 tokens, 50 of them base symbols (27 + 23 "##c");
+     * a regenerated run may differ by a token or two through ties */
+    REQUIRE(nref > 500);
+    size_t ref_base = base_size(ref, nref);
 
     norm_config nc;
     norm_config_default(&nc);
@@ -398,11 +409,11 @@ TEST(vocab_train_golden_tokenizers_kjv) {
     o.n_cont_order = 0;
     REQUIRE(vocab_train(c, &o, &r) == 0);
     size_t base = r.n_alphabet + r.n_continuing;
-    EXPECT_EQ_INT(base, REF_BASE);
+    EXPECT_EQ_INT(base, ref_base);
     size_t missing = 0;
     for (size_t i = 0; i < base; i++) {
         int found = 0;
-        for (size_t k = 0; k < REF_BASE && !found; k++) found = !strcmp(r.tokens[i], ref[k]);
+        for (size_t k = 0; k < ref_base && !found; k++) found = !strcmp(r.tokens[i], ref[k]);
         missing += !found;
     }
     EXPECT_EQ_INT(missing, 0);

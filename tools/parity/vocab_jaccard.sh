@@ -18,7 +18,8 @@ SRI=sha512-OS99VXTXuGuyUncICcS0hEawgKQlrFVKNU+UlzRsTN03RpOeJiCmcai5nKg3JrdIvUDo7
 CORPUS=${CORPUS:-data/text/demo.txt}
 [ -s "$CORPUS" ] || { echo "vocab-jaccard: $CORPUS missing: run 'make data' first" >&2; exit 1; }
 [ -x ./bertc ] || { echo "vocab-jaccard: ./bertc missing: run 'make' first" >&2; exit 1; }
-pkg=$(bash tools/data/npm_fetch.sh tokenizers 0.23.2 "$SRI")
+pkg=$(bash tools/parity/npm_fetch.sh tokenizers 0.23.2 "$SRI")
+case $pkg in /*) ;; *) pkg=$PWD/$pkg ;; esac  # node require() wants an absolute path
 out=build/vocab-jaccard; mkdir -p "$out"
 J=tools/parity/vocab_jaccard.js
 export MIN_JACCARD=0.99

@@ -5,7 +5,8 @@
 // Cleaning rules (crude on purpose, but fixed and documented):
 //  - headers dropped (everything before the first empty line of the message and of each
 //    MIME part); only text/* parts are kept; in multipart/alternative the text/plain part is
-//    preferred over text/html;
+//    preferred over text/html; a message without Content-Type whose body has a line "--X"
+//    and later "--X--" is read as multipart/mixed with boundary X;
 //  - Content-Transfer-Encoding quoted-printable and base64 are decoded;
 //  - bytes → text: a part that is valid UTF-8 is decoded as UTF-8, otherwise as Latin-1
 //    (every byte becomes U+0000…U+00FF), whatever charset the header claims;
@@ -68,7 +69,17 @@ function stripHtml(s) {
 }
 // Returns a list of {type, text} for the text parts of an entity (headers + body).
 function parts(head, body, depth) {
-  const ctype = header(head, 'Content-Type').toLowerCase() || 'text/plain';
+  let ctype = header(head, 'Content-Type').toLowerCase();
+  if (!ctype) {
+    // A few messages are MIME multipart without a top-level Content-Type; recognise them by a
+    // body line "--X" that comes back as the closing "--X--", so attachments stay out.
+    const s = body.toString('latin1');
+    const m = /^--([^\r\n]{4,70}?)\r?$/m.exec(s);
+    if (m && s.includes('--' + m[1] + '--')) {
+      head = 'Content-Type: multipart/mixed; boundary="' + m[1] + '"';
+      ctype = 'multipart/mixed';
+    } else ctype = 'text/plain';
+  }
   const cte = header(head, 'Content-Transfer-Encoding').toLowerCase();
   if (ctype.startsWith('multipart/') && depth < 8) {
     const bm = /boundary\s*=\s*("([^"]*)"|([^;\s]+))/i.exec(header(head, 'Content-Type'));

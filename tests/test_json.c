@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../src/core/err.h"
+#include "../src/io/file.h"
 #include "../src/io/json.h"
 #include "test.h"
 
@@ -361,4 +362,24 @@ TEST(json_writer_output_parses_back) {
     EXPECT(json_int(json_get(v, "n"), &i) == 0 && i == -7);
     json_free(v);
     json_w_free(&w);
+}
+
+TEST(json_parse_file_names_the_path) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/config.json", test_tmpdir());
+    FILE *fp = fopen(path, "w");
+    REQUIRE(fp != NULL);
+    fputs("{\n  \"hidden_size\": 768,\n  \"x\": [1,]\n}\n", fp);
+    fclose(fp);
+    EXPECT(json_parse_file(path) == NULL);
+    EXPECT(strstr(err_msg(), "config.json: line 3, column 11: trailing comma in array") != NULL);
+    fp = fopen(path, "w");
+    REQUIRE(fp != NULL);
+    fputs("{\"hidden_size\": 768}", fp);
+    fclose(fp);
+    json_value *v = json_parse_file(path);
+    int64_t i = 0;
+    EXPECT(v && json_int(json_get(v, "hidden_size"), &i) == 0 && i == 768);
+    json_free(v);
+    EXPECT(json_parse_file("/nonexistent/c.json") == NULL && strstr(err_msg(), "/nonexistent/c.json"));
 }

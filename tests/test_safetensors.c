@@ -514,6 +514,13 @@ TEST(st_reader_accepts_valid_variants) {
     EXPECT_EQ_INT(st_find(f, "f4")->nbytes, 1);
     st_close(f);
     free(b);
+    /* "__metadata__": null is read as no metadata (the reference's Option) */
+    h = "{\"__metadata__\":null}";
+    b = image(h, strlen(h), -1, 0, &n);
+    f = st_open_memory(b, n, "m");
+    EXPECT(f != NULL && st_metadata_count(f) == 0);
+    st_close(f);
+    free(b);
     /* no tensors at all */
     b = image("{}", 2, -1, 0, &n);
     f = st_open_memory(b, n, "m");
@@ -635,14 +642,29 @@ TEST(st_info_prints_summary) {
     fclose(fp);
     char *s = file_read_all(out, NULL);
     REQUIRE(s != NULL);
-    EXPECT(strstr(s, "tensors:     2") != NULL);
+    EXPECT(strstr(s, "tensors:     2 (10 elements)") != NULL);
     EXPECT(strstr(s, "format=pt") != NULL);
-    EXPECT(strstr(s, "data:        32 bytes") != NULL); /* 24 + 8 */
-    EXPECT(strstr(s, "elements:    10") != NULL);
+    /* header: {"__metadata__":{"format":"pt"},"layer.weight":{...[0,24]},"emb":{...[24,32]}} */
+    EXPECT(strstr(s, "data 32") != NULL); /* 24 + 8 */
+    EXPECT(strstr(s, "F32   1 tensors, 24 bytes") != NULL && strstr(s, "BF16  1 tensors, 8 bytes") != NULL);
     EXPECT(strstr(s, "[2, 3]") != NULL && strstr(s, "[0, 24)") != NULL && strstr(s, "[24, 32)") != NULL);
     EXPECT(strstr(s, "layer.weight") != NULL && strstr(s, "BF16") != NULL);
     free(s);
     EXPECT(st_info_print("/nonexistent/z", stdout) == -1);
+
+    /* names longer than 60 columns keep their tail */
+    st_entry longname = {.name = "bert.encoder.layer.11.attention.output.LayerNorm.weight.with.a.long.suffix",
+                         .dtype = ST_F32, .ndim = 1, .shape = s4, .data = x};
+    REQUIRE(st_write(path, &longname, 1, NULL, 0) == 0);
+    fp = fopen(out, "w");
+    REQUIRE(fp != NULL);
+    EXPECT(st_info_print(path, fp) == 0);
+    fclose(fp);
+    s = file_read_all(out, NULL);
+    REQUIRE(s != NULL);
+    /* 74 characters → "..." + the last 57 */
+    EXPECT(strstr(s, " ...r.11.attention.output.LayerNorm.weight.with.a.long.suffix  F32") != NULL);
+    free(s);
 
     /* long lists are truncated */
     enum { N = 100 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "file.h"
 
 typedef struct {
     char *key; /* NUL-terminated, may contain NUL */
@@ -418,6 +419,16 @@ json_value *json_parse(const char *s, size_t n) {
         json_free(v);
         return jp_fail(&p, p.pos, "unexpected %s after the JSON value", jp_found(&p, fb, sizeof fb));
     }
+    return v;
+}
+
+json_value *json_parse_file(const char *path) {
+    size_t n = 0;
+    char *s = file_read_all(path, &n);
+    if (!s) return NULL;
+    json_value *v = json_parse(s, n);
+    free(s);
+    if (!v) err_prefix("%s", path);
     return v;
 }
 

@@ -38,6 +38,8 @@ typedef struct json_value json_value;
 /* Parses n bytes (no NUL terminator needed). NULL + err_set on any error. */
 json_value *json_parse(const char *s, size_t n);
 void json_free(json_value *v);
+/* Reads and parses a whole file; errors read "path: line L, column C: ...". */
+json_value *json_parse_file(const char *path);
 
 /* Member of an object by key (exact bytes, NUL-terminated key);
  * NULL if absent or obj is not an object. O(log members). */

@@ -96,6 +96,7 @@ static int get_uint(const json_value *v, int64_t *out, const char **what) {
 }
 
 static int parse_metadata(st_file *f, const json_value *m) {
+    if (json_is_null(m)) return 0; /* the reference reads an Option: null means none */
     if (json_typeof(m) != JSON_OBJECT)
         return err_set("%s: __metadata__ must be an object of strings, got %s", f->name,
                        json_type_name(json_typeof(m)));
@@ -577,10 +578,24 @@ static void fprint_shape(FILE *out, const st_tensor *t, int width) {
     fprintf(out, "%-*s", width, buf);
 }
 
+/* Display width of UTF-8 text: one column per code point. */
+static int utf8_width(const char *s) {
+    int w = 0;
+    for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
 static void fprint_row(FILE *out, const st_tensor *t, size_t idx, int name_w) {
-    int len = (int)strlen(t->name);
-    if (len > name_w) fprintf(out, "  %5zu  ...%-*s", idx, name_w - 3, t->name + len - (name_w - 3));
-    else fprintf(out, "  %5zu  %-*s", idx, name_w, t->name);
+    const char *name = t->name;
+    int w = utf8_width(name);
+    fprintf(out, "  %5zu  ", idx);
+    if (w > name_w) { /* keep the informative tail: "...layer.11.output.dense.weight" */
+        while (w > name_w - 3) w -= ((unsigned char)*++name & 0xC0) != 0x80;
+        while (((unsigned char)*name & 0xC0) == 0x80) name++;
+        fprintf(out, "...");
+        w += 3;
+    }
+    fprintf(out, "%s%*s", name, name_w - w, "");
     fprintf(out, "  %-11s ", st_dtype_name(t->dtype));
     fprint_shape(out, t, 20);
     fprintf(out, "  [%" PRIu64 ", %" PRIu64 ")\n", t->begin, t->end);
@@ -588,27 +603,28 @@ static void fprint_row(FILE *out, const st_tensor *t, size_t idx, int name_w) {
 
 void st_info_fprint(const st_file *f, FILE *out, size_t max_rows) {
     fprintf(out, "file:        %s (safetensors)\n", f->name);
-    fprintf(out, "file size:   %zu bytes\n", f->size);
-    fprintf(out, "header:      %" PRIu64 " bytes\n", f->header_n);
+    fprintf(out, "size:        %zu bytes = 8 + header %" PRIu64 " + data %zu\n", f->size, f->header_n, st_data_size(f));
     fprintf(out, "metadata:    ");
     if (!f->n_meta) fprintf(out, "(none)");
     for (size_t i = 0; i < f->n_meta; i++) fprintf(out, "%s%.80s=%.200s", i ? ", " : "", f->meta_keys[i], f->meta_vals[i]);
-    fprintf(out, "\ntensors:     %zu\n", f->n);
     uint64_t count[ST_NUM_DTYPES] = {0}, bytes[ST_NUM_DTYPES] = {0}, params = 0;
     for (size_t i = 0; i < f->n; i++) {
         count[f->tensors[i].dtype]++;
         bytes[f->tensors[i].dtype] += f->tensors[i].nbytes;
         params += (uint64_t)f->tensors[i].numel;
     }
-    fprintf(out, "elements:    %" PRIu64 "\n", params);
-    fprintf(out, "data:        %zu bytes", st_data_size(f));
-    for (int d = ST_NUM_DTYPES - 1; d >= 0; d--)
-        if (count[d]) fprintf(out, "; %s: %" PRIu64 " tensors, %" PRIu64 " bytes", st_dtype_name(d), count[d], bytes[d]);
-    fprintf(out, "\n");
+    fprintf(out, "\ntensors:     %zu (%" PRIu64 " elements)\n", f->n, params);
+    int first = 1;
+    for (int d = ST_NUM_DTYPES - 1; d >= 0; d--) {
+        if (!count[d]) continue;
+        fprintf(out, "%-13s%-5s %" PRIu64 " tensors, %" PRIu64 " bytes\n", first ? "dtypes:" : "", st_dtype_name(d),
+                count[d], bytes[d]);
+        first = 0;
+    }
     if (!f->n) return;
     int name_w = 4;
     for (size_t i = 0; i < f->n; i++) {
-        int l = (int)strlen(f->tensors[i].name);
+        int l = utf8_width(f->tensors[i].name);
         if (l > name_w) name_w = l;
     }
     if (name_w > 60) name_w = 60;

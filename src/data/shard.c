@@ -224,11 +224,13 @@ int shard_writer_add(shard_writer *w, const uint32_t *ids, size_t n) {
         w->tokens_cap = need * 2 > (1u << 20) ? need * 2 : (1u << 20);
         w->tokens = xrealloc(w->tokens, w->tokens_cap);
     }
-    uint8_t *dst = w->tokens + w->n_tokens * w->token_bytes;
-    if (w->token_bytes == 2) {
-        for (size_t i = 0; i < n; i++) { uint16_t v = (uint16_t)ids[i]; memcpy(dst + 2 * i, &v, 2); }
-    } else {
-        memcpy(dst, ids, n * 4);
+    if (n > 0) { /* empty documents copy nothing (tokens may still be NULL) */
+        uint8_t *dst = w->tokens + w->n_tokens * w->token_bytes;
+        if (w->token_bytes == 2) {
+            for (size_t i = 0; i < n; i++) { uint16_t v = (uint16_t)ids[i]; memcpy(dst + 2 * i, &v, 2); }
+        } else {
+            memcpy(dst, ids, n * 4);
+        }
     }
     w->n_tokens += n;
     w->index[++w->n_docs] = w->n_tokens;

@@ -126,23 +126,33 @@ TEST(tokenizer_truncation_spec_table) {
         REQUIRE(tok_encode(bert_vocab(), rows[i][0], strlen(rows[i][0]), rows[i][1], strlen(rows[i][1]), &o, &e) == 0);
         EXPECT_MSG(ids_equal(&e, rows[i][2]), "row %d", i);
     }
-    /* closed form, by hand: s = min, l' = max(s, M - s); both over → M/2 and M/2 + M%2 */
+    /* closed form, by hand (budget 7 = max_length 10 − 3): s = min, l' = max(s, 7 − s);
+       both over → 3 and 4, the longer gets 4 */
     size_t ka, kb;
-    tok_truncate_pair(4, 8, 7, &ka, &kb);
+    tok_truncate_pair(4, 8, 10, 3, &ka, &kb);
     EXPECT_EQ_INT(ka, 3);
     EXPECT_EQ_INT(kb, 4);
-    tok_truncate_pair(2, 9, 7, &ka, &kb);
+    tok_truncate_pair(2, 9, 10, 3, &ka, &kb);
     EXPECT_EQ_INT(ka, 2);
     EXPECT_EQ_INT(kb, 5);
-    tok_truncate_pair(5, 5, 7, &ka, &kb);
+    tok_truncate_pair(5, 5, 10, 3, &ka, &kb);
     EXPECT_EQ_INT(ka, 3);
     EXPECT_EQ_INT(kb, 4);
-    tok_truncate_pair(9, 9, 0, &ka, &kb);
+    tok_truncate_pair(9, 9, 3, 3, &ka, &kb);
     EXPECT_EQ_INT(ka, 0);
     EXPECT_EQ_INT(kb, 0);
-    tok_truncate_pair(3, 4, 7, &ka, &kb);
+    tok_truncate_pair(3, 4, 10, 3, &ka, &kb);
     EXPECT_EQ_INT(ka, 3);
     EXPECT_EQ_INT(kb, 4);
+    tok_truncate_pair(9, 8, 10, 3, &ka, &kb); /* shorter 8 < 10: the longer A gets 4 */
+    EXPECT_EQ_INT(ka, 4);
+    EXPECT_EQ_INT(kb, 3);
+    tok_truncate_pair(10, 10, 10, 3, &ka, &kb); /* a tie: B gets the odd token */
+    EXPECT_EQ_INT(ka, 3);
+    EXPECT_EQ_INT(kb, 4);
+    tok_truncate_pair(11, 10, 10, 0, &ka, &kb); /* no specials, budget 10 */
+    EXPECT_EQ_INT(ka, 5);
+    EXPECT_EQ_INT(kb, 5);
     /* padding: spec §2.7 */
     o.max_length = 0;
     o.pad_to = 8;

@@ -25,13 +25,9 @@ static void usage(FILE *out) {
             "  --type-ids          also print the token type ids (after a TAB)\n"
             "  --mask              also print the attention mask (after a TAB)\n"
             "  --tokens            print token strings instead of ids\n"
-            "  --no-lowercase      keep case (strip_accents then follows, unless given)\n"
-            "  --strip-accents / --no-strip-accents\n"
-            "  --no-clean-text     keep control characters\n"
-            "  --no-chinese-chars  no spaces around CJK ideographs\n"
             "  --threads N         encode with N threads (default 1)\n"
             "  --bench             print only a throughput line (lines, tokens, seconds, tokens/s)\n"
-            "(vocab.txt only: the normalizer flags; tokenizer.json carries its own.)\n");
+            "normalizer (vocab.txt only; a tokenizer.json carries its own):\n" CLI_NORM_FLAGS_HELP);
 }
 
 typedef struct {
@@ -131,11 +127,7 @@ int cmd_encode(int argc, char **argv) {
         else if (!strcmp(a, "--mask")) c.mask = 1;
         else if (!strcmp(a, "--tokens")) c.tokens = 1;
         else if (!strcmp(a, "--bench")) c.bench = 1;
-        else if (!strcmp(a, "--no-lowercase")) norm.lowercase = 0;
-        else if (!strcmp(a, "--strip-accents")) norm.strip_accents = 1;
-        else if (!strcmp(a, "--no-strip-accents")) norm.strip_accents = 0;
-        else if (!strcmp(a, "--no-clean-text")) norm.clean_text = 0;
-        else if (!strcmp(a, "--no-chinese-chars")) norm.handle_chinese_chars = 0;
+        else if (cli_norm_flag(a, &norm)) continue;
         else if (a[0] == '-' && a[1]) return cli_fail("encode", "unknown option %s (see --help)", a);
         else if (input) return cli_fail("encode", "more than one input file (%s, %s)", input, a);
         else input = a;

@@ -50,7 +50,9 @@ typedef struct {
     int clean, cjk, strip, lower;
     const uint8_t *cls; /* (UNI_MAX_CP,) */
     word_fn fn;         /* NULL: normalize only, no splitting */
+    word_stop_fn stop_fn; /* used instead of fn when set */
     void *ud;
+    int stopped;        /* stop_fn asked to stop */
     bytebuf word;
     int word_ccc;       /* the word holds a reorderable mark */
 } pass;
@@ -82,10 +84,12 @@ static void word_reorder(pass *P) {
 
 static void word_flush(pass *P) {
     if (!P->word.len) return;
+    if (P->stopped) { P->word.len = 0; return; } /* the consumer wants no more words */
     if (P->word_ccc) word_reorder(P);
     P->word_ccc = 0;
     if (P->fn) {
-        P->fn(P->ud, (const char *)P->word.p, P->word.len);
+        if (P->stop_fn) P->stopped = P->stop_fn(P->ud, (const char *)P->word.p, P->word.len);
+        else P->fn(P->ud, (const char *)P->word.p, P->word.len);
         P->word.len = 0;
     }
 }
@@ -125,7 +129,7 @@ static void put_mapped(pass *P, uint32_t cp) {
 }
 
 static void run(pass *P, const uint8_t *s, size_t n) {
-    for (size_t i = 0; i < n;) {
+    for (size_t i = 0; i < n && !P->stopped;) {
         uint32_t cp = s[i];
         if (cp < 0x80) { /* ASCII fast path: no CJK, no stripping, lowercase is A-Z */
             i++;
@@ -163,6 +167,8 @@ static void pass_init(pass *P, const norm_config *c) {
     P->strip = c->strip_accents < 0 ? c->lowercase : c->strip_accents;
     P->cls = uni_class_table();
     P->word_ccc = 0;
+    P->stop_fn = NULL;
+    P->stopped = 0;
     bb_init(&P->word);
 }
 
@@ -174,6 +180,21 @@ void text_words(const norm_config *c, const char *s, size_t n, word_fn fn, void 
     run(&P, (const uint8_t *)s, n);
     word_flush(&P);
     bb_free(&P.word);
+}
+
+/* The stop callback is called through the word_fn slot's caller. */
+static void never_called(void *ud, const char *w, size_t n) { (void)ud, (void)w, (void)n; }
+
+int text_words_until(const norm_config *c, const char *s, size_t n, word_stop_fn fn, void *ud) {
+    pass P;
+    pass_init(&P, c);
+    P.fn = never_called; /* non-NULL: split into words */
+    P.stop_fn = fn;
+    P.ud = ud;
+    run(&P, (const uint8_t *)s, n);
+    if (!P.stopped) word_flush(&P);
+    bb_free(&P.word);
+    return P.stopped;
 }
 
 void text_normalize(const norm_config *c, const char *s, size_t n, char **out, size_t *len, size_t *cap) {

@@ -24,6 +24,11 @@ typedef void (*word_fn)(void *ud, const char *word, size_t len);
  * bytes. No special-token handling. Thread-safe. */
 void text_words(const norm_config *c, const char *s, size_t n, word_fn fn, void *ud);
 
+/* Like text_words, but fn returns nonzero to stop early (no more words are
+ * produced). Returns 1 if fn stopped it, 0 if the text was consumed. */
+typedef int (*word_stop_fn)(void *ud, const char *word, size_t len);
+int text_words_until(const norm_config *c, const char *s, size_t n, word_stop_fn fn, void *ud);
+
 /* Normalization alone (no splitting), for tests and tools: appends the
  * normalized UTF-8 of s[0..n) to *out (a malloc'd buffer of *len bytes, *cap
  * capacity; may start NULL/0/0). */

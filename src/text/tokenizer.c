@@ -242,8 +242,13 @@ tokenizer *tok_load_json(const char *path) {
     size_t n;
     char *data = file_read_all(path, &n);
     if (!data) return NULL;
-    json_value *root = json_parse(data, n);
+    tokenizer *t = tok_load_json_mem(path, data, n);
     free(data);
+    return t;
+}
+
+tokenizer *tok_load_json_mem(const char *path, const char *data, size_t n) {
+    json_value *root = json_parse(data, n);
     if (!root) { err_prefix("%s", path); return NULL; }
     tokenizer *t = tok_new(NULL);
     const json_value *model = json_get(root, "model"), *vocab = json_get(model, "vocab");
@@ -390,7 +395,11 @@ typedef struct {
     const tokenizer *t;
     uint32_t **ids;
     size_t *n, *cap;
+    size_t base;  /* *n when this sequence started */
+    size_t limit; /* 0, or stop after the word that brings the sequence to ≥ limit ids */
 } idsink;
+
+static inline int sink_full(const idsink *o) { return o->limit && *o->n - o->base >= o->limit; }
 
 static inline void sink_push(idsink *o, uint32_t id) {
     if (*o->n == *o->cap) {
@@ -400,12 +409,16 @@ static inline void sink_push(idsink *o, uint32_t id) {
     (*o->ids)[(*o->n)++] = id;
 }
 
-/* WordPiece greedy longest-match-first over one normalized word (spec §2.4). */
-static void wordpiece(void *ud, const char *word, size_t len) {
+/* WordPiece greedy longest-match-first over one normalized word (spec §2.4).
+ * Returns 1 when the sequence has reached its limit (stop producing words). */
+static int wordpiece(void *ud, const char *word, size_t len) {
     idsink *o = ud;
     const tokenizer *t = o->t;
     const uint8_t *w = (const uint8_t *)word;
-    if (len > t->max_chars && utf8_count(w, len) > t->max_chars) { sink_push(o, (uint32_t)t->unk); return; }
+    if (len > t->max_chars && utf8_count(w, len) > t->max_chars) {
+        sink_push(o, (uint32_t)t->unk);
+        return sink_full(o);
+    }
     size_t base = *o->n, start = 0;
     while (start < len) {
         const htab *h = start ? &t->cont : &t->all;
@@ -423,11 +436,12 @@ static void wordpiece(void *ud, const char *word, size_t len) {
         if (id < 0) { /* no piece fits: the whole word is [UNK] */
             *o->n = base;
             sink_push(o, (uint32_t)t->unk);
-            return;
+            return sink_full(o);
         }
         sink_push(o, (uint32_t)id);
         start = end;
     }
+    return sink_full(o);
 }
 
 /* Longest added token that starts at s[0..n), or -1; its length in *len. */
@@ -443,17 +457,24 @@ static int64_t added_at(const tokenizer *t, const uint8_t *s, size_t n, size_t *
     return best;
 }
 
+/* Appends the ids of one sequence: added tokens split off the raw text, the
+ * pieces between them normalized and WordPiece'd. With o->limit the sequence
+ * stops at the first word (or added token) that brings it to ≥ limit ids: the
+ * library does the same when truncation is on (measured: it is what decides
+ * pair truncation once both sequences are that long, see tok_truncate_pair). */
 static void encode_into(idsink *o, const char *text, size_t n) {
     const tokenizer *t = o->t;
     const uint8_t *s = (const uint8_t *)text;
     size_t seg = 0; /* start of the pending ordinary text */
+    o->base = *o->n;
     if (t->n_added) {
         for (size_t i = 0; i < n;) {
             size_t l;
             int64_t id;
             if (t->added_first[s[i]] && (id = added_at(t, s + i, n - i, &l)) >= 0) {
-                text_words(&t->norm, text + seg, i - seg, wordpiece, o);
+                if (text_words_until(&t->norm, text + seg, i - seg, wordpiece, o)) return;
                 sink_push(o, (uint32_t)id);
+                if (sink_full(o)) return;
                 i += l;
                 seg = i;
             } else {
@@ -461,11 +482,11 @@ static void encode_into(idsink *o, const char *text, size_t n) {
             }
         }
     }
-    text_words(&t->norm, text + seg, n - seg, wordpiece, o);
+    text_words_until(&t->norm, text + seg, n - seg, wordpiece, o);
 }
 
 int tok_encode_ids(const tokenizer *t, const char *text, size_t n, uint32_t **ids, size_t *n_ids, size_t *cap) {
-    idsink o = {t, ids, n_ids, cap};
+    idsink o = {t, ids, n_ids, cap, 0, 0};
     encode_into(&o, text, n);
     return 0;
 }
@@ -476,15 +497,16 @@ void tok_encode_opts_default(tok_encode_opts *o) {
     o->add_special = 1;
 }
 
-void tok_truncate_pair(size_t na, size_t nb, size_t budget, size_t *ka, size_t *kb) {
-    if (na + nb <= budget) { *ka = na, *kb = nb; return; }
+void tok_truncate_pair(size_t na, size_t nb, size_t max_length, size_t n_special, size_t *ka, size_t *kb) {
+    size_t m = max_length - n_special; /* the budget for A and B */
+    if (na + nb <= m) { *ka = na, *kb = nb; return; }
     int swap = na > nb; /* on a tie A counts as the shorter one */
     size_t s = swap ? nb : na, l;
-    if (s > budget) l = s; /* the library's special case; the next test then splits evenly */
-    else l = budget - s > s ? budget - s : s;
-    if (s + l > budget) {
-        s = budget / 2;
-        l = s + budget % 2;
+    if (s > m) l = s; /* the library's special case; the next test then splits evenly */
+    else l = m - s > s ? m - s : s;
+    if (s + l > m) {
+        s = m / 2;
+        l = s + m % 2;
     }
     if (swap) *ka = l, *kb = s;
     else *ka = s, *kb = l;
@@ -512,7 +534,7 @@ int tok_encode(const tokenizer *t, const char *a, size_t na, const char *b, size
     if (o->pad_to && t->pad < 0) return err_set("tokenizer: padding needs a [PAD] token in the vocabulary");
     /* Encode A then B behind it into e->ids (resized to keep type_ids/mask in step). */
     size_t cap = e->cap;
-    idsink s = {t, &e->ids, &e->n, &cap};
+    idsink s = {t, &e->ids, &e->n, &cap, 0, o->max_length};
     e->n = 0;
     encode_into(&s, a, na);
     size_t len_a = e->n;
@@ -526,7 +548,7 @@ int tok_encode(const tokenizer *t, const char *a, size_t na, const char *b, size
     size_t ka = len_a, kb = len_b;
     if (o->max_length) {
         size_t budget = o->max_length - n_special;
-        if (b) tok_truncate_pair(len_a, len_b, budget, &ka, &kb);
+        if (b) tok_truncate_pair(len_a, len_b, o->max_length, n_special, &ka, &kb);
         else if (ka > budget) ka = budget;
     }
     size_t total = ka + kb + n_special;

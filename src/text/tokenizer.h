@@ -28,6 +28,8 @@ tokenizer *tok_load_vocab_mem(const char *name, const char *data, size_t n, cons
  * BertNormalizer (or null), pre_tokenizer BertPreTokenizer, added_tokens.
  * Anything else is refused with an error naming the field. */
 tokenizer *tok_load_json(const char *path);
+/* Same from memory; `name` is used in error messages. */
+tokenizer *tok_load_json_mem(const char *name, const char *data, size_t n);
 /* tok_load_json when the path ends in ".json", tok_load_vocab otherwise. */
 tokenizer *tok_load(const char *path, const norm_config *norm);
 void tok_free(tokenizer *t);
@@ -72,8 +74,11 @@ int tok_encode(const tokenizer *t, const char *a, size_t na, const char *b, size
 void tok_encoding_free(tok_encoding *e);
 
 /* LongestFirst pair truncation (spec §2.6): lengths kept of A and B so that
- * ka + kb ≤ budget. */
-void tok_truncate_pair(size_t na, size_t nb, size_t budget, size_t *ka, size_t *kb);
+ * ka + kb ≤ max_length − n_special (n_special ≤ max_length: 3 for
+ * [CLS] A [SEP] B [SEP], 0 without). NOTE: the library applies this to
+ * sequences that were already cut at the first word boundary at or past
+ * max_length tokens (tok_encode does the same); na/nb here are those lengths. */
+void tok_truncate_pair(size_t na, size_t nb, size_t max_length, size_t n_special, size_t *ka, size_t *kb);
 
 /* WordPiece decoder (spec §2.8): tokens joined by spaces, "##" continuations
  * glued, then the library's clean-up of spaces before . ? ! , (per token).

@@ -10,6 +10,11 @@
 //        writes the edge-case golden file read by tests/test_tokenizer.c
 //   node tokenizer_parity.js PKG bench VOCAB FILE [--pair]
 //        encodeBatch throughput (threads: RAYON_NUM_THREADS), one result line
+//   node tokenizer_parity.js PKG inputs VOCAB OUT.txt [--random N] [--seed S]
+//        writes parity inputs, one per line: the edge cases of edge-golden (line
+//        breaks folded to spaces) and N seeded random strings mixing ASCII,
+//        Latin-1, Greek, CJK, emoji, combining marks, controls, private use,
+//        unassigned code points, long words and [MASK]-like strings (spec §4)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -81,8 +86,9 @@ async function encodeAll(t, lines, pair) {
   const out = [];
   const B = 512;
   for (let i = 0; i < lines.length; i += B) {
-    const batch = lines.slice(i, i + B).map((l) => (pair ? splitPair(l) : l));
-    out.push(...(await t.encodeBatch(batch)));
+    const batch = lines.slice(i, i + B);
+    if (pair) out.push(...(await Promise.all(batch.map((l) => t.encode(...splitPair(l)))))); // encodeBatch takes no pairs
+    else out.push(...(await t.encodeBatch(batch)));
   }
   return out;
 }
@@ -106,6 +112,8 @@ async function main() {
     console.log(`lines ${lines.length} tokens ${tokens} seconds ${sec.toFixed(4)} tokens_per_s ${(tokens / sec).toFixed(0)}`);
   } else if (cmd === 'edge-golden') {
     await edgeGolden(file);
+  } else if (cmd === 'inputs') {
+    writeInputs(file, +opt('--random', 100000), +opt('--seed', 1));
   } else {
     throw new Error('unknown command ' + cmd);
   }
@@ -170,10 +178,18 @@ function edgeCases() {
   ['3.14159 1,000,000 $1.5M', 'e-mail@example.com http://x.y/z?a=b&c=d#f', 'C++ / C# / F#', "it's rock'n'roll",
     'co-operate re-enter', '  leading and trailing  ', '', ' ', '\t', 'a', 'A', '.', '...', '!!!', '##', '##s', 's##']
     .forEach((s) => add(s));
-  // pairs: every length combination up to budget + 3 at max_length 10 (budget 7)
-  const words = 'a b c d e f g h i j k l m n o p q r s t'.split(' ');
-  for (let na = 0; na <= 10; na++) for (let nb = 0; nb <= 10; nb++)
-    add(words.slice(0, na).join(' '), words.slice(10, 10 + nb).join(' '), 10);
+  // pairs: every length combination up to max_length + 3 at max_length 10 (budget 7)
+  const words = 'a b c d e f g h i j k l m n o p q r s t u v w x y z'.split(' ');
+  for (let na = 0; na <= 13; na++) for (let nb = 0; nb <= 13; nb++)
+    add(words.slice(0, na).join(' '), words.slice(13, 13 + nb).join(' '), 10);
+  // multi-token words near max_length: the library cuts each sequence at the
+  // first word boundary at or past max_length before the pair truncation
+  for (let k = 2; k <= 6; k++) for (let m = 8; m <= 14; m++) {
+    const u = Array(k).fill('unaffable').join(' '), w = words.slice(0, m).join(' ');
+    add(u, w, 10);
+    add(w, u, 10);
+    add(u + ' [MASK] x', w, 12);
+  }
   // spec §2.6 table and odd budgets
   add('a b c d', 'e f g h i j k l', 10); add('e f g h i j k l', 'a b c d', 10);
   add('a b c d e', 'f g h i j', 10); add('a b', 'c d e f g h i j k', 10);
@@ -206,6 +222,38 @@ async function edgeGolden(outPath) {
   }
   fs.writeFileSync(outPath, lines.join('\n') + '\n');
   console.error(`edge-golden: ${lines.length} cases → ${outPath}`);
+}
+
+function writeInputs(outPath, n, seed) {
+  const fold = (x) => x.replace(/[\n\r]/g, ' ');
+  const out = [];
+  for (const c of edgeCases()) {
+    out.push(fold(c.a));
+    if (c.b !== null) out.push(fold(c.b));
+  }
+  let st = seed >>> 0 || 1;
+  const rnd = (k) => { st ^= st << 13; st >>>= 0; st ^= st >>> 17; st ^= st << 5; st >>>= 0; return st % k; };
+  const pools = [[0x61, 0x7a], [0x41, 0x5a], [0x20, 0x7e], [0x20, 0x20], [0xa0, 0x24f], [0x300, 0x36f], [0x370, 0x3ff],
+    [0x400, 0x4ff], [0x4e00, 0x9fff], [0x3000, 0x303f], [0xac00, 0xd7a3], [0x1f300, 0x1faff], [0x0, 0x1f],
+    [0x7f, 0x9f], [0xe000, 0xf8ff], [0x2000, 0x206f], [0xfff0, 0xffff], [0x1dc0, 0x1dff], [0x591, 0x5c7],
+    [0x8d4, 0x8ff], [0x1d165, 0x1d172], [0x20000, 0x2ceaf], [0x10000, 0x10ffff], [0x0, 0xffff]];
+  const marks = ['[MASK]', '[CLS]', '[SEP]', '[PAD]', '[UNK]', '[mask]', '[MASK', 'MASK]', '[unused5]', '##', '##ing'];
+  for (let i = 0; i < n; i++) {
+    let s = '';
+    const len = 1 + rnd(rnd(8) === 0 ? 300 : 40);
+    for (let j = 0; j < len; j++) {
+      const r = rnd(100);
+      if (r < 3) { s += marks[rnd(marks.length)]; continue; }
+      if (r < 5) { s += 'abcdefghij'.repeat(10).slice(0, 98 + rnd(5)); continue; } // 98..102-char words
+      const p = pools[rnd(pools.length)];
+      let c = p[0] + rnd(p[1] - p[0] + 1);
+      if ((c >= 0xd800 && c <= 0xdfff) || c === 0x0a || c === 0x0d || c === 0x09) c = 0x20;
+      s += String.fromCodePoint(c);
+    }
+    out.push(s);
+  }
+  fs.writeFileSync(outPath, out.join('\n') + '\n');
+  console.error(`inputs: ${out.length} lines → ${outPath}`);
 }
 
 main().catch((e) => { console.error('tokenizer_parity.js:', e.message || e); process.exit(1); });

@@ -352,3 +352,25 @@ TEST(tokenizer_json_matches_vocab_txt) {
     EXPECT(tok_load(path, NULL) == NULL);
     EXPECT(strstr(err_msg(), "model.type") != NULL);
 }
+
+TEST(tokenizer_json_written_by_reference_library) {
+    /* tokenizer_edge_tiny.json was saved by npm tokenizers@0.23.2 itself
+       (tokenizer_parity.js save-json) from a 33-token vocab; ids by hand:
+       [CLS]=2 hello=25 ,=6 world=26 !=5 un=27 ##aff=28 ##able=29 [MASK]=4
+       e=14 (é loses its accent: strip_accents null follows lowercase) 東=32
+       a=10 ##b=21 [SEP]=3 */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tokenizer_edge_tiny.json", test_fixture_dir());
+    tokenizer *t = tok_load(path, NULL);
+    REQUIRE(t);
+    EXPECT_EQ_INT(tok_vocab_size(t), 33);
+    const char *text = "Hello, world! unaffable [MASK] \xc3\xa9\xe6\x9d\xb1 ab";
+    tok_encoding e = {0};
+    REQUIRE(tok_encode(t, text, strlen(text), NULL, 0, NULL, &e) == 0);
+    EXPECT(ids_equal(&e, "2 25 6 26 5 27 28 29 4 14 32 10 21 3"));
+    char *s = tok_decode(t, e.ids, e.n, 1);
+    EXPECT_STR_EQ(s, "hello, world! unaffable e \xe6\x9d\xb1 ab");
+    free(s);
+    tok_encoding_free(&e);
+    tok_free(t);
+}

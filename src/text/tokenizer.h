@@ -24,9 +24,12 @@ tokenizer *tok_load_vocab(const char *path, const norm_config *norm);
 /* Same from memory; `name` is used in error messages. */
 tokenizer *tok_load_vocab_mem(const char *name, const char *data, size_t n, const norm_config *norm);
 /* Loads a tokenizer.json of the BERT shape: model WordPiece (vocab, unk_token,
- * continuing_subword_prefix "##", max_input_chars_per_word), normalizer
- * BertNormalizer (or null), pre_tokenizer BertPreTokenizer, added_tokens.
- * Anything else is refused with an error naming the field. */
+ * continuing_subword_prefix, max_input_chars_per_word), normalizer
+ * BertNormalizer (or null), pre_tokenizer BertPreTokenizer, added_tokens (all
+ * with normalized/single_word/lstrip/rstrip false). Other model, normalizer or
+ * pre-tokenizer types are refused with an error naming the field. The
+ * post_processor and decoder are not read: bertc always uses [CLS] A [SEP]
+ * (B [SEP]) with the vocab's [CLS]/[SEP] and the WordPiece decoder. */
 tokenizer *tok_load_json(const char *path);
 /* Same from memory; `name` is used in error messages. */
 tokenizer *tok_load_json_mem(const char *name, const char *data, size_t n);

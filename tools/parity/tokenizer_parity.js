@@ -10,6 +10,8 @@
 //        writes the edge-case golden file read by tests/test_tokenizer.c
 //   node tokenizer_parity.js PKG bench VOCAB FILE [--pair]
 //        encodeBatch throughput (threads: RAYON_NUM_THREADS), one result line
+//   node tokenizer_parity.js PKG save-json VOCAB OUT.json
+//        the library's own serialization of that tokenizer (read by bertc)
 //   node tokenizer_parity.js PKG inputs VOCAB OUT.txt [--random N] [--seed S]
 //        writes parity inputs, one per line: the edge cases of edge-golden (line
 //        breaks folded to spaces) and N seeded random strings mixing ASCII,
@@ -112,6 +114,8 @@ async function main() {
     console.log(`lines ${lines.length} tokens ${tokens} seconds ${sec.toFixed(4)} tokens_per_s ${(tokens / sec).toFixed(0)}`);
   } else if (cmd === 'edge-golden') {
     await edgeGolden(file);
+  } else if (cmd === 'save-json') {
+    makeTokenizer().save(file, true); // the library's own tokenizer.json serialization
   } else if (cmd === 'inputs') {
     writeInputs(file, +opt('--random', 100000), +opt('--seed', 1));
   } else {

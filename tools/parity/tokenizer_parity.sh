@@ -56,6 +56,13 @@ for f in "${files[@]}"; do
         fi
     done
 done
+# bertc reading the library's own tokenizer.json must agree with its vocab.txt run
+node "$js" "$pkg" save-json "$vocab" "$out/tokenizer.json"
+./bertc encode --vocab "$out/tokenizer.json" --pair --type-ids --max-length 128 "$out/edge_random.txt.pairs" > "$out/json.pair@128.bertc"
+docs=$(wc -l < "$out/edge_random.txt.pair@128.ref")
+bad=$(diff "$out/edge_random.txt.pair@128.ref" "$out/json.pair@128.bertc" | grep -c '^<' || true)
+printf '%-28s %-18s %10d %10d\n' "edge_random (tokenizer.json)" "pair@128" "$docs" "$bad"
+total_docs=$((total_docs + docs)) total_bad=$((total_bad + bad))
 printf '%-28s %-18s %10d %10d\n' TOTAL "" "$total_docs" "$total_bad"
 [ "$total_bad" -eq 0 ] || { echo "tokenizer_parity: FAILED ($total_bad mismatched documents)" >&2; exit 1; }
 echo "tokenizer_parity: OK — 0 mismatches" >&2

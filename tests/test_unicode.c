@@ -132,6 +132,14 @@ TEST(normalize_words_spec_examples) {
     EXPECT_STR_EQ(words_of(&c, ""), "");
     /* invalid UTF-8 reads as U+FFFD, which clean_text drops */
     EXPECT_STR_EQ(words_of(&c, "a\xff" "b"), "ab");
+    /* canonical reordering of marks that survive stripping (UnicodeData ccc:
+       U+1D165 216, U+1D16D 226; U+034F CGJ is Mn with ccc 0, U+0301 Mn 230) */
+    EXPECT_STR_EQ(words_of(&c, "a\xf0\x9d\x85\xad\xf0\x9d\x85\xa5"), "a\xf0\x9d\x85\xa5\xf0\x9d\x85\xad");
+    /* a deleted ccc-0 mark ends the run: no reordering across it */
+    EXPECT_STR_EQ(words_of(&c, "a\xf0\x9d\x85\xad\xcd\x8f\xf0\x9d\x85\xa5"), "a\xf0\x9d\x85\xad\xf0\x9d\x85\xa5");
+    /* a deleted mark with a class does not; a removed control (U+200D) is gone before NFD */
+    EXPECT_STR_EQ(words_of(&c, "a\xf0\x9d\x85\xad\xcc\x81\xf0\x9d\x85\xa5"), "a\xf0\x9d\x85\xa5\xf0\x9d\x85\xad");
+    EXPECT_STR_EQ(words_of(&c, "a\xf0\x9d\x85\xad\xe2\x80\x8d\xf0\x9d\x85\xa5"), "a\xf0\x9d\x85\xa5\xf0\x9d\x85\xad");
     /* cased, no accent stripping */
     norm_config cased = {1, 1, -1, 0};
     EXPECT_STR_EQ(words_of(&cased, "H\xc3\xa9llo"), "H\xc3\xa9llo");

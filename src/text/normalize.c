@@ -4,11 +4,14 @@
  * lowercase over the whole string, then splits on whitespace and punctuation.
  * Every step is a per-character map except the canonical reordering inside
  * NFD, so we map each input character through all steps at once and append
- * the results to the current word; a word that received a reorderable mark
- * (UNI_CCC: a non-starter that survives stripping) is put into canonical order
- * when it ends. Mn marks are deleted whatever their position, and lowercase
- * maps every surviving mark to itself, so reordering the final word gives the
- * same bytes as reordering before stripping and lower-casing.
+ * the results to the current word. Reordering only matters for marks that
+ * survive the stripping (UNI_CCC); each one is inserted into place among the
+ * marks since the last starter as it is appended. Deleted marks are invisible
+ * to that order (stable sort then delete = delete then stable sort), except
+ * those the library treats as starters (ccc 0, e.g. U+034F), which end the
+ * run. Lowercase maps every surviving mark to itself, so ordering after
+ * lower-casing gives the same bytes. Characters removed by clean_text are gone
+ * before NFD, so they do not end a run.
  */
 #include "normalize.h"
 
@@ -54,39 +57,34 @@ typedef struct {
     void *ud;
     int stopped;        /* stop_fn asked to stop */
     bytebuf word;
-    int word_ccc;       /* the word holds a reorderable mark */
+    size_t run_start;   /* word offset after the last starter: marks after it get reordered */
 } pass;
 
-/* Puts runs of non-starters of the word into canonical (stable, by ccc) order. */
-static void word_reorder(pass *P) {
-    uint32_t stackcp[128];
-    size_t n = utf8_count(P->word.p, P->word.len);
-    uint32_t *cp = n <= 128 ? stackcp : xmalloc(n * sizeof *cp);
-    size_t k = 0;
-    for (size_t i = 0; i < P->word.len;) i += utf8_decode(P->word.p + i, P->word.len - i, &cp[k++]);
-    for (size_t i = 1; i < k; i++) { /* insertion sort inside each run of ccc > 0 */
-        int ci = uni_ccc(cp[i]);
-        if (!ci) continue;
-        uint32_t x = cp[i];
-        size_t j = i;
-        while (j > 0) {
-            int cj = uni_ccc(cp[j - 1]);
-            if (cj <= ci) break; /* a starter (0) or an equal/lower class stops it */
-            cp[j] = cp[j - 1];
-            j--;
-        }
-        cp[j] = x;
+/* Appends a reorderable mark (UNI_CCC) after the marks of the current run
+ * with a lower or equal combining class (canonical ordering, stable). */
+static void word_put_mark(pass *P, uint32_t cp) {
+    int c = uni_ccc(cp);
+    size_t at = P->word.len;
+    while (at > P->run_start) { /* step back over marks of a higher class */
+        size_t prev = at - 1;
+        while (prev > P->run_start && (P->word.p[prev] & 0xC0) == 0x80) prev--;
+        uint32_t q;
+        utf8_decode(P->word.p + prev, at - prev, &q);
+        if (uni_ccc(q) <= c) break;
+        at = prev;
     }
-    P->word.len = 0;
-    for (size_t i = 0; i < k; i++) P->word.len += utf8_encode(cp[i], P->word.p + P->word.len);
-    if (cp != stackcp) free(cp);
+    uint8_t enc[4];
+    size_t k = utf8_encode(cp, enc);
+    bb_reserve(&P->word, k);
+    memmove(P->word.p + at + k, P->word.p + at, P->word.len - at);
+    memcpy(P->word.p + at, enc, k);
+    P->word.len += k;
 }
 
 static void word_flush(pass *P) {
+    P->run_start = 0;
     if (!P->word.len) return;
     if (P->stopped) { P->word.len = 0; return; } /* the consumer wants no more words */
-    if (P->word_ccc) word_reorder(P);
-    P->word_ccc = 0;
     if (P->fn) {
         if (P->stop_fn) P->stopped = P->stop_fn(P->ud, (const char *)P->word.p, P->word.len);
         else P->fn(P->ud, (const char *)P->word.p, P->word.len);
@@ -107,9 +105,10 @@ static void put_final(pass *P, uint32_t cp) {
             return;
         }
     }
-    if (P->strip && (k & UNI_CCC)) P->word_ccc = 1;
+    if (P->strip && (k & UNI_CCC)) { word_put_mark(P, cp); return; }
     bb_reserve(&P->word, 4);
     P->word.len += utf8_encode(cp, P->word.p + P->word.len);
+    P->run_start = P->word.len;
 }
 
 /* strip_accents and lowercase of one code point, then put. */
@@ -117,7 +116,10 @@ static void put_mapped(pass *P, uint32_t cp) {
     uint32_t s[UNI_MAX_MAP], l[UNI_MAX_MAP];
     int ns = 1;
     s[0] = cp;
-    if (P->strip && (P->cls[cp] & UNI_STRIP)) ns = uni_strip(cp, s);
+    if (P->strip && (P->cls[cp] & UNI_STRIP)) {
+        ns = uni_strip(cp, s);
+        if (ns == 0 && uni_strip_del_is_starter(cp)) P->run_start = P->word.len;
+    }
     for (int i = 0; i < ns; i++) {
         if (P->lower && (P->cls[s[i]] & UNI_LOWER)) {
             int nl = uni_lower(s[i], l);
@@ -142,6 +144,7 @@ static void run(pass *P, const uint8_t *s, size_t n) {
             if (P->fn && (k & (UNI_WS | UNI_PUNCT))) { put_final(P, cp); continue; }
             bb_reserve(&P->word, 1);
             P->word.p[P->word.len++] = (uint8_t)cp;
+            P->run_start = P->word.len;
             continue;
         }
         i += utf8_decode(s + i, n - i, &cp);
@@ -166,7 +169,7 @@ static void pass_init(pass *P, const norm_config *c) {
     P->lower = c->lowercase;
     P->strip = c->strip_accents < 0 ? c->lowercase : c->strip_accents;
     P->cls = uni_class_table();
-    P->word_ccc = 0;
+    P->run_start = 0;
     P->stop_fn = NULL;
     P->stopped = 0;
     bb_init(&P->word);
@@ -202,8 +205,6 @@ void text_normalize(const norm_config *c, const char *s, size_t n, char **out, s
     pass_init(&P, c);
     P.fn = NULL;
     run(&P, (const uint8_t *)s, n);
-    /* The whole text is one "word": reorder marks if needed. */
-    if (P.word_ccc) word_reorder(&P);
     if (*len + P.word.len + 1 > *cap) {
         *cap = (*len + P.word.len + 1) * 2;
         *out = xrealloc(*out, *cap);

@@ -84,3 +84,14 @@ int uni_ccc(uint32_t cp) {
     const uint32_t *row = find_row(&uni_ccc_table[0][0], uni_ccc_table_n, 2, cp);
     return row ? (int)row[1] : 0;
 }
+
+int uni_strip_del_is_starter(uint32_t cp) {
+    size_t lo = 0, hi = uni_strip_del_starter_n; /* ranges sorted, disjoint */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < uni_strip_del_starter[mid][0]) hi = mid;
+        else if (cp > uni_strip_del_starter[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}

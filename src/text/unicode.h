@@ -39,11 +39,15 @@ int uni_strip(uint32_t cp, uint32_t out[UNI_MAX_MAP]);
 int uni_lower(uint32_t cp, uint32_t out[UNI_MAX_MAP]);
 /* Canonical combining class of a UNI_CCC code point (0 for any other). */
 int uni_ccc(uint32_t cp);
+/* 1 if cp is deleted by strip_accents yet is a starter (ccc 0) for the
+ * canonical reordering that precedes the deletion (e.g. U+034F). */
+int uni_strip_del_is_starter(uint32_t cp);
 
 /* Generated tables (unicode_tables.c). Ranges are inclusive and sorted. */
 extern const uint32_t uni_removed[][2], uni_space[][2], uni_cjk[][2], uni_punct[][2];
-extern const uint32_t uni_pretok_ws[][2], uni_strip_del[][2];
+extern const uint32_t uni_pretok_ws[][2], uni_strip_del[][2], uni_strip_del_starter[][2];
 extern const size_t uni_removed_n, uni_space_n, uni_cjk_n, uni_punct_n, uni_pretok_ws_n, uni_strip_del_n;
+extern const size_t uni_strip_del_starter_n;
 /* Mappings: {cp, offset into pool, length}, sorted by cp. */
 extern const uint32_t uni_strip_map[][3], uni_lower_map[][3];
 extern const uint32_t uni_strip_map_pool[], uni_lower_map_pool[];

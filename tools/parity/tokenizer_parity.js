@@ -141,7 +141,9 @@ function edgeCases() {
   // combining marks, canonical reordering of the marks that survive stripping
   ['a\u0301\u0327', 'e\u0301\u0301', 'q\u0307\u0323', 'a' + C(0x1d16d, 0x1d165) + 'b', 'a' + C(0x08d4, 0x1d165),
     'a' + C(0x1d165, 0x08d4), 'x\u0e38\u0e48', 'x\u0e48\u0e38', '\u0301abc', 'abc\u0301', '\u0345', 'ᾳ ᾼ',
-    'a\u200d\u0301b', 'n\u0303\u200b\u0301'].forEach((s) => add(s));
+    'a\u200d\u0301b', 'n\u0303\u200b\u0301', 'a' + C(0x1d16d, 0x34f, 0x1d165), 'a' + C(0x1d16d, 0x301, 0x1d165),
+    'a' + C(0x1d16d, 0x200d, 0x1d165), 'x' + C(0x0f71, 0x0f72, 0x0f74, 0x0f7a) + 'y', 'a' + C(0x302e, 0x302a),
+    'a' + C(0x1d16d, 0x1d16e, 0x1d165, 0x1d166)].forEach((s) => add(s));
   // CJK range boundaries, alone and glued to ASCII
   for (const cp of [0x33ff, 0x3400, 0x4dbf, 0x4dc0, 0x4dff, 0x4e00, 0x9fff, 0xa000, 0xf8ff, 0xf900, 0xfaff, 0xfb00,
     0x1ffff, 0x20000, 0x2a6df, 0x2a6e0, 0x2a6ff, 0x2a700, 0x2b73f, 0x2b740, 0x2b81f, 0x2b820, 0x2b91f, 0x2b920,
@@ -253,6 +255,19 @@ function writeInputs(outPath, n, seed) {
       let c = p[0] + rnd(p[1] - p[0] + 1);
       if ((c >= 0xd800 && c <= 0xdfff) || c === 0x0a || c === 0x0d || c === 0x09) c = 0x20;
       s += String.fromCodePoint(c);
+    }
+    out.push(s);
+  }
+  // mark-heavy strings: canonical reordering of the marks that survive stripping
+  const markPools = [[0x61, 0x63], [0x1d165, 0x1d172], [0x34f, 0x34f], [0x300, 0x36f], [0x8d4, 0x8ff], [0x591, 0x5c7],
+    [0xe31, 0xe4e], [0xf71, 0xf84], [0x1dc0, 0x1dff], [0x20d0, 0x20f0], [0x302a, 0x302f], [0x16ff0, 0x16ff1],
+    [0x1133b, 0x1134d], [0x200b, 0x200d], [0x20, 0x20]];
+  for (let i = 0; i < n / 5; i++) {
+    let s = '';
+    const len = 1 + rnd(30);
+    for (let j = 0; j < len; j++) {
+      const p = markPools[rnd(markPools.length)];
+      s += String.fromCodePoint(p[0] + rnd(p[1] - p[0] + 1));
     }
     out.push(s);
   }

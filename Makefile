@@ -4,7 +4,12 @@ NVCC    ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
 OPT     ?= -O2
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GNU_SOURCE \
            -pthread -fopenmp -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS  := -lz -lm -pthread -fopenmp
+# OpenBLAS, OpenMP build (shares our OpenMP thread pool), linked statically so the
+# binary runs on machines without the Debian package (the GPU machine).
+BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
+BLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
+CFLAGS  += -I$(BLAS_INC)
+LDLIBS  := $(BLAS_DIR)/libopenblas.a -lz -lm -pthread -fopenmp
 BUILD   := build
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
@@ -67,7 +72,7 @@ test-asan: $(ASAN_DIR)/test_bertc
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS  := -std=c11 -O1 -g -D_GNU_SOURCE -pthread -Wno-unknown-pragmas \
+FUZZ_CFLAGS  := -std=c11 -O1 -g -D_GNU_SOURCE -pthread -Wno-unknown-pragmas -I$(BLAS_INC) \
                 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BINS    := $(patsubst fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 
@@ -76,7 +81,7 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/fuzz/fuzz_%.o $(call obj,$(FUZZ_DIR)/obj,$(LIB_SRC))
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lz -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(BLAS_DIR)/libopenblas.a -lz -lm -fopenmp
 
 .SECONDARY:
 fuzz-build: $(FUZZ_BINS)

@@ -1,0 +1,116 @@
+/* ops.h — the op interface. Models (src/model/) are written once as calls
+ * into a backend's `ops` table; the CPU backend (fp32, the reference) and,
+ * later, the CUDA backend implement it.
+ *
+ * Conventions, for every op:
+ *  - Pointers are backend memory. "act" tensors hold the backend's activation
+ *    type (fp32 on CPU); "f32" tensors are always float; index arrays int32.
+ *  - Shapes are given in the comment of each op; matrices are row-major,
+ *    Linear weights are [out, in] (PyTorch layout): y = x·Wᵀ + b.
+ *  - Backward ops ACCUMULATE (+=) into every gradient they produce, inputs and
+ *    parameters alike, so residual branches just add up. Callers zero first.
+ *  - Forward outputs are overwritten. out may not alias an input unless said.
+ *  - Nothing returns an error: shapes are the caller's invariant.
+ */
+#ifndef BERTC_OPS_H
+#define BERTC_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/rng.h"
+
+typedef enum { ACT_NONE = 0, ACT_GELU = 1 /* exact erf GELU */, ACT_TANH = 2 } act_fn;
+
+typedef struct ops {
+    const char *name; /* "cpu", "cuda" */
+
+    /* ---- memory --------------------------------------------------------- */
+    void *(*alloc)(size_t bytes);                     /* zeroed; aborts on failure */
+    void (*free)(void *p);
+    void (*zero)(void *p, size_t bytes);
+    void (*upload)(void *dst, const void *host_src, size_t bytes);
+    void (*download)(void *host_dst, const void *src, size_t bytes);
+
+    /* ---- embeddings -------------------------------------------------------
+     * out[t] = wte[ids[t]] + wtt[types[t]] (+ wpe[pos[t]] when wpe != NULL)
+     * out (T,C) act; ids, types, pos (T,) int32; wte (V,C), wtt (TV,C), wpe (P,C) f32 */
+    void (*embed_fwd)(void *out, const int32_t *ids, const int32_t *types, const int32_t *pos, const float *wte,
+                      const float *wtt, const float *wpe, int T, int C);
+    /* dwte[ids[t]] += dout[t], likewise dwtt, dwpe (skipped when NULL). Deterministic. */
+    void (*embed_bwd)(float *dwte, float *dwtt, float *dwpe, const void *dout, const int32_t *ids,
+                      const int32_t *types, const int32_t *pos, int T, int C);
+
+    /* ---- dense layers -----------------------------------------------------
+     * pre = inp·wᵀ + b (b may be NULL); out = act(pre).
+     * out, pre (N,OC) act (pre may be NULL when act == ACT_NONE, or equal out then);
+     * inp (N,C) act; w (OC,C) f32; b (OC,) f32 */
+    void (*matmul_fwd)(void *out, void *pre, const void *inp, const float *w, const float *b, int N, int C, int OC,
+                       act_fn act);
+    /* dinp += dout·w; dw += doutᵀ·inp; db += Σ_rows dout. dinp, db may be NULL.
+     * dout (N,OC) act is the gradient of the PRE-activation (see act_bwd). */
+    void (*matmul_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
+                       int C, int OC);
+    /* dpre += dout ⊙ act'(pre); n elements. */
+    void (*act_bwd)(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
+
+    /* ---- residual + LayerNorm ----------------------------------------------
+     * s = x + res (res may be NULL: s = x); out = (s − mean)·rstd·g + b per row.
+     * s_out (N,C) act keeps s for the backward (may be NULL when res == NULL: then x is s);
+     * mean, rstd (N,) f32 saved statistics; g, b (C,) f32. out may alias x or res. */
+    void (*layernorm_fwd)(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
+                          const float *g, const float *b, int N, int C, float eps);
+    /* ds += ∂L/∂s (add it to both x's and res's gradients: they are the same); dg, db += */
+    void (*layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
+                          const float *mean, const float *rstd, int N, int C);
+
+    /* ---- gated linear unit (MosaicBERT MLP) ----------------------------------
+     * out[:, j] = GELU(u[:, j]) · u[:, I + j];  u (N,2I) act, out (N,I) act */
+    void (*glu_fwd)(void *out, const void *u, int N, int I);
+    void (*glu_bwd)(void *du, const void *dout, const void *u, int N, int I);
+
+    /* ---- dropout -----------------------------------------------------------
+     * out[i] = in[i] · keep(i) / (1 − p), keep(i) = rng_keep(key, i, p); in place allowed.
+     * p == 0 copies. The backward regenerates the same mask from the key. */
+    void (*dropout_fwd)(void *out, const void *in, size_t n, float p, rng_key key);
+    void (*dropout_bwd)(void *din, const void *dout, size_t n, float p, rng_key key);
+
+    /* ---- attention over unpadded, variable-length sequences ------------------
+     * qkv (T, 3C) act, C = nh·dh: columns [0,C) Q, [C,2C) K, [2C,3C) V; head h owns
+     * columns h·dh … h·dh+dh−1 of each block. Sequence b is rows cu_seqlens[b] …
+     * cu_seqlens[b+1]−1 (cu_seqlens (B+1,) int32, first 0, last T). Tokens attend
+     * only within their sequence (this is the key-padding mask). For query i, key j
+     * of one sequence (0-based positions within it):
+     *   s_ij = q_i·k_j / √dh − slopes[h]·|i − j|     (the ALiBi term only when slopes != NULL)
+     *   P = softmax_j(s); P' = dropout(P) with element index ((h·T + t_i)·max_seqlen + j)
+     *   out_i = Σ_j P'_ij v_j                         → out (T, C) act
+     * lse (nh, T) f32 saves log Σ_j exp(s_ij) for the backward. slopes (nh,) f32 host memory. */
+    void (*attention_fwd)(void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int B, int T,
+                          int max_seqlen, int nh, int dh, const float *slopes, float p_drop, rng_key key);
+    /* dqkv (T,3C) += gradients of Q, K and V. */
+    void (*attention_bwd)(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
+                          const int32_t *cu_seqlens, int B, int T, int max_seqlen, int nh, int dh,
+                          const float *slopes, float p_drop, rng_key key);
+
+    /* ---- row selection (MLM rows, [CLS] rows) ---------------------------------
+     * out[m] = in[idx[m]]: out (M,C) act, in (N,C) act, idx (M,) int32 */
+    void (*gather_rows)(void *out, const void *in, const int32_t *idx, int M, int C);
+    /* din[idx[m]] += dout[m] (indices may repeat) */
+    void (*scatter_add_rows)(void *din, const void *dout, const int32_t *idx, int M, int C);
+
+    /* ---- softmax cross-entropy ---------------------------------------------
+     * Per row m: lse[m] = log Σ_v exp(logits[m,v]); loss[m] = lse[m] − logits[m, targets[m]].
+     * logits (M,V) act; targets (M,) int32 in [0,V); loss, lse (M,) f32 */
+    void (*xent_fwd)(float *loss, float *lse, const void *logits, const int32_t *targets, int M, int V);
+    /* dlogits[m] += scale · (softmax(logits[m]) − onehot(targets[m])) */
+    void (*xent_bwd)(void *dlogits, const void *logits, const float *lse, const int32_t *targets, float scale,
+                     int M, int V);
+} ops;
+
+/* Backends. */
+const ops *ops_cpu(void);
+
+/* ALiBi slopes of Press et al. for nh heads (mosaicbert.md §3.3): out (nh,). */
+void alibi_slopes(float *out, int nh);
+
+#endif

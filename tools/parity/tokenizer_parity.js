@@ -4,7 +4,7 @@
 // tokenizer.json (spec tokenizer.md §8.1). PKG is the unpacked package dir
 // (tools/parity/npm_fetch.sh prints it).
 //
-//   node tokenizer_parity.js PKG encode VOCAB FILE [--pair] [--max-length N] [--type-ids]
+//   node tokenizer_parity.js PKG encode VOCAB FILE [--pair] [--max-length N] [--type-ids] [normalizer flags]
 //        prints one line per input line, in the format of `bertc encode`
 //   node tokenizer_parity.js PKG edge-golden VOCAB OUT.jsonl
 //        writes the edge-case golden file read by tests/test_tokenizer.c
@@ -38,7 +38,19 @@ function loadVocab(p) {
 const vocab = loadVocab(vocabPath);
 
 // A tokenizer.json for bert-base-uncased with optional truncation / padding.
-function makeTokenizer({ maxLength = 0, padTo = 0 } = {}) {
+// Normalizer flags as `bertc encode` takes them (vocab.txt mode).
+function normFromArgs() {
+  const nz = { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true };
+  if (rest.includes('--no-lowercase')) nz.lowercase = false;
+  if (rest.includes('--lowercase')) nz.lowercase = true;
+  if (rest.includes('--strip-accents')) nz.strip_accents = true;
+  if (rest.includes('--no-strip-accents')) nz.strip_accents = false;
+  if (rest.includes('--no-clean-text')) nz.clean_text = false;
+  if (rest.includes('--no-chinese-chars')) nz.handle_chinese_chars = false;
+  return nz;
+}
+
+function makeTokenizer({ maxLength = 0, padTo = 0, normalizer = null } = {}) {
   const special = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].filter((c) => c in vocab);
   const sp = (id, type_id) => ({ SpecialToken: { id, type_id } });
   const sq = (id, type_id) => ({ Sequence: { id, type_id } });
@@ -49,7 +61,7 @@ function makeTokenizer({ maxLength = 0, padTo = 0 } = {}) {
       pad_id: vocab['[PAD]'], pad_type_id: 0, pad_token: '[PAD]' } : null,
     added_tokens: special.map((c) => ({ id: vocab[c], content: c, single_word: false, lstrip: false, rstrip: false,
       normalized: false, special: true })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    normalizer: normalizer || { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
@@ -98,7 +110,7 @@ async function encodeAll(t, lines, pair) {
 async function main() {
   if (cmd === 'encode') {
     const pair = !!opt('--pair', false), typeIds = !!opt('--type-ids', false);
-    const t = makeTokenizer({ maxLength: +opt('--max-length', 0) });
+    const t = makeTokenizer({ maxLength: +opt('--max-length', 0), normalizer: normFromArgs() });
     const encs = await encodeAll(t, readLines(file), pair);
     const out = encs.map((e) => e.getIds().join(' ') + (typeIds ? '\t' + e.getTypeIds().join(' ') : ''));
     process.stdout.write(out.length ? out.join('\n') + '\n' : '');

@@ -30,7 +30,7 @@ node "$js" "$pkg" inputs "$vocab" "$out/edge_random.txt" --random 100000 --seed 
 files+=("$out/edge_random.txt")
 
 total_docs=0 total_bad=0
-printf '%-28s %-18s %10s %10s\n' file mode documents mismatches
+printf '%-28s %-44s %10s %10s\n' file mode documents mismatches
 for f in "${files[@]}"; do
     name=$(basename "$f")
     # pairs: consecutive lines joined by a TAB (TABs inside a line become spaces)
@@ -48,7 +48,7 @@ for f in "${files[@]}"; do
         bad=$(awk 'NR == FNR { a[NR] = $0; n = NR; next } { if (a[FNR] != $0) m++; c = FNR }
                    END { if (c != n) m += (c > n ? c - n : n - c); print m + 0 }' \
                   "$out/$name.$mode.ref" "$out/$name.$mode.bertc")
-        printf '%-28s %-18s %10d %10d\n' "$name" "$mode" "$docs" "$bad"
+        printf '%-28s %-44s %10d %10d\n' "$name" "$mode" "$docs" "$bad"
         total_docs=$((total_docs + docs)) total_bad=$((total_bad + bad))
         if [ "$bad" -ne 0 ]; then
             echo "  first differences (reference < > bertc), full outputs in $out/:" >&2
@@ -56,13 +56,26 @@ for f in "${files[@]}"; do
         fi
     done
 done
+# other normalizer settings (the flags of `bertc encode`), on the edge/random inputs
+for flags in "--no-lowercase" "--no-lowercase --strip-accents" "--no-strip-accents" \
+             "--no-clean-text --no-chinese-chars" "--no-clean-text --no-lowercase --strip-accents"; do
+    # shellcheck disable=SC2086
+    ./bertc encode --vocab "$vocab" $flags "$out/edge_random.txt" > "$out/flags.bertc"
+    # shellcheck disable=SC2086
+    node "$js" "$pkg" encode "$vocab" "$out/edge_random.txt" $flags > "$out/flags.ref"
+    docs=$(wc -l < "$out/flags.ref")
+    bad=$(diff "$out/flags.ref" "$out/flags.bertc" | grep -c '^<' || true)
+    printf '%-28s %-44s %10d %10d\n' "edge_random.txt" "${flags// --/,}" "$docs" "$bad"
+    total_docs=$((total_docs + docs)) total_bad=$((total_bad + bad))
+done
+
 # bertc reading the library's own tokenizer.json must agree with its vocab.txt run
 node "$js" "$pkg" save-json "$vocab" "$out/tokenizer.json"
 ./bertc encode --vocab "$out/tokenizer.json" --pair --type-ids --max-length 128 "$out/edge_random.txt.pairs" > "$out/json.pair@128.bertc"
 docs=$(wc -l < "$out/edge_random.txt.pair@128.ref")
 bad=$(diff "$out/edge_random.txt.pair@128.ref" "$out/json.pair@128.bertc" | grep -c '^<' || true)
-printf '%-28s %-18s %10d %10d\n' "edge_random (tokenizer.json)" "pair@128" "$docs" "$bad"
+printf '%-28s %-44s %10d %10d\n' "edge_random (tokenizer.json)" "pair@128" "$docs" "$bad"
 total_docs=$((total_docs + docs)) total_bad=$((total_bad + bad))
-printf '%-28s %-18s %10d %10d\n' TOTAL "" "$total_docs" "$total_bad"
+printf '%-28s %-44s %10d %10d\n' TOTAL "" "$total_docs" "$total_bad"
 [ "$total_bad" -eq 0 ] || { echo "tokenizer_parity: FAILED ($total_bad mismatched documents)" >&2; exit 1; }
 echo "tokenizer_parity: OK — 0 mismatches" >&2

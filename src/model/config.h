@@ -1,0 +1,38 @@
+/* config.h — architecture hyper-parameters, and their Hugging Face config.json form. */
+#ifndef BERTC_CONFIG_H
+#define BERTC_CONFIG_H
+
+#include <stdint.h>
+
+typedef enum {
+    ARCH_BERT,    /* classic BERT: learned positions, separate Q/K/V, GELU FFN, post-LN (HF compatible) */
+    ARCH_MOSAIC,  /* MosaicBERT: ALiBi, fused Wqkv, GLU FFN, no position table */
+} model_arch;
+
+typedef struct {
+    model_arch arch;
+    int vocab_size;        /* V: embedding / decoder rows (tokenizer vocab padded up) */
+    int hidden;            /* C */
+    int layers;            /* L */
+    int heads;             /* nh; head dim = C / nh */
+    int intermediate;      /* I: FFN width (GLU: each half) */
+    int max_position;      /* BERT position-table rows */
+    int type_vocab;        /* token-type rows */
+    float layer_norm_eps;  /* 1e-12 */
+    float hidden_dropout;  /* 0.1 */
+    float attn_dropout;    /* BERT 0.1, MosaicBERT 0.0 */
+    float classifier_dropout; /* < 0: use hidden_dropout (HF: classifier_dropout null) */
+    float initializer_range;  /* 0.02 */
+    int pad_token_id;      /* 0 */
+    int num_labels;        /* sequence-classification head (0: none) */
+    int alibi_starting_size; /* MosaicBERT config field, kept for round trips */
+} model_config;
+
+/* Fills the defaults of an architecture (base size: C 768, L 12, nh 12, I 3072;
+ * V 30522 for BERT and 30528 for MosaicBERT). */
+void config_default(model_config *c, model_arch arch);
+/* Checks shapes are usable (C divisible by nh, positive sizes); err_set on failure. */
+int config_validate(const model_config *c);
+const char *config_arch_name(model_arch a);
+
+#endif

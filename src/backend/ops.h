@@ -51,7 +51,7 @@ typedef struct ops {
      * dout (N,OC) act is the gradient of the PRE-activation (see act_bwd). */
     void (*matmul_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
                        int C, int OC);
-    /* dpre += dout ⊙ act'(pre); n elements. */
+    /* dpre += dout ⊙ act'(pre); n elements. ACT_NONE: dpre += dout (pre unused, may be NULL). */
     void (*act_bwd)(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
 
     /* ---- residual + LayerNorm ----------------------------------------------

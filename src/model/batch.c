@@ -1,0 +1,67 @@
+/* batch.c — see batch.h. */
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/err.h"
+
+int batch_from_padded(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
+                      const int32_t *attention_mask, const int32_t *labels, int32_t min_label) {
+    memset(bb, 0, sizeof *bb);
+    size_t n = (size_t)B * (size_t)S;
+    bb->ids = xmalloc(n * sizeof(int32_t));
+    bb->types = xmalloc(n * sizeof(int32_t));
+    bb->pos = xmalloc(n * sizeof(int32_t));
+    bb->flat = xmalloc(n * sizeof(int32_t));
+    bb->rows = xmalloc(n * sizeof(int32_t));
+    bb->targets = xmalloc(n * sizeof(int32_t));
+    bb->cu = xmalloc(((size_t)B + 1) * sizeof(int32_t));
+    int T = 0, M = 0, longest = 0;
+    bb->cu[0] = 0;
+    for (int b = 0; b < B; b++) {
+        int len = 0;
+        for (int s = 0; s < S; s++) {
+            size_t i = (size_t)b * S + s;
+            if (!attention_mask[i]) continue;
+            if (len != s) {
+                batch_free(bb);
+                return err_set("batch row %d: a real token at position %d follows padding (right padding only)", b, s);
+            }
+            bb->ids[T] = input_ids[i];
+            bb->types[T] = token_types ? token_types[i] : 0;
+            bb->pos[T] = s;
+            bb->flat[T] = (int32_t)i;
+            if (labels && labels[i] > min_label) {
+                bb->rows[M] = T;
+                bb->targets[M++] = labels[i];
+            }
+            T++;
+            len++;
+        }
+        if (len > longest) longest = len;
+        bb->cu[b + 1] = T;
+    }
+    bb->b = (model_batch){.B = B, .T = T, .max_seqlen = longest, .ids = bb->ids, .types = bb->types, .pos = bb->pos,
+                          .cu_seqlens = bb->cu, .M = M, .mlm_rows = bb->rows, .mlm_targets = bb->targets};
+    return 0;
+}
+
+void batch_all_rows(batch_buf *bb) {
+    for (int t = 0; t < bb->b.T; t++) {
+        bb->rows[t] = t;
+        bb->targets[t] = bb->ids[t];
+    }
+    bb->b.M = bb->b.T;
+}
+
+void batch_free(batch_buf *bb) {
+    free(bb->ids);
+    free(bb->types);
+    free(bb->pos);
+    free(bb->flat);
+    free(bb->rows);
+    free(bb->targets);
+    free(bb->cu);
+    memset(bb, 0, sizeof *bb);
+}

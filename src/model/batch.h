@@ -1,0 +1,27 @@
+/* batch.h — padded [B, S] inputs (the Hugging Face form) → the unpadded batch the
+ * model runs on. Used by inference commands and the reference-parity tests. */
+#ifndef BERTC_BATCH_H
+#define BERTC_BATCH_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+/* Owns the arrays a model_batch points into. */
+typedef struct {
+    model_batch b;
+    int32_t *ids, *types, *pos, *cu, *rows, *targets; /* (T,) ×3, (B+1,), (M,) ×2 */
+    int32_t *flat;                                     /* (T,) flat b·S + s position of each real token */
+} batch_buf;
+
+/* Real tokens are those with attention_mask 1; they must come first in each row
+ * (right padding). labels (may be NULL): positions with labels[b,s] > min_label become
+ * MLM rows — min_label 0 is MosaicBERT's `labels > 0`, −1 is HF BERT's `labels != −100`.
+ * token_types may be NULL (zeros). Returns -1 + err on inconsistent input. */
+int batch_from_padded(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
+                      const int32_t *attention_mask, const int32_t *labels, int32_t min_label);
+/* Makes every real token an MLM row (targets = the input ids): logits at every position. */
+void batch_all_rows(batch_buf *bb);
+void batch_free(batch_buf *bb);
+
+#endif

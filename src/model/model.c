@@ -1,0 +1,481 @@
+/* model.c — see model.h. The math per layer (post-LN, mosaicbert.md §3, §11):
+ *
+ *   qkv = x·Wqkvᵀ + b                       (BERT: q, k, v stacked — params.h)
+ *   att = attention(qkv)                     (ALiBi for MosaicBERT, positions for BERT)
+ *   a   = LN1(dropout(att·Woᵀ + bo) + x)
+ *   BERT:   f = dropout(GELU(a·W1ᵀ + b1)·W2ᵀ + b2)
+ *   Mosaic: f = dropout(GELU(u[:, :I]) ⊙ u[:, I:])·Woᵀ + bo,  u = a·Wgᵀ
+ *   y   = LN2(f + a)
+ */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/err.h"
+
+/* Dropout sites; the RNG stream of a site is RNG_STREAM_DROPOUT | (8·layer + site). */
+enum { SITE_EMB = 0, SITE_ATTN_PROBS = 1, SITE_ATTN_OUT = 2, SITE_FFN = 3, SITE_CLS = 4 };
+
+/* Parameter pointers of one layer (backend memory; the same offsets index the gradients). */
+typedef struct {
+    size_t qkv_w, qkv_b, ao_w, ao_b, ln1_g, ln1_b;
+    size_t fc1_w, fc1_b; /* BERT intermediate.dense | Mosaic gated_layers (no bias) */
+    size_t fc2_w, fc2_b; /* BERT output.dense | Mosaic wo */
+    size_t ln2_g, ln2_b;
+} layer_params;
+
+/* Activations of one layer, all (T, ·) rows. */
+typedef struct {
+    void *qkv;        /* (T,3C) */
+    void *att;        /* (T,C) */
+    float *lse;       /* (nh,T) */
+    void *ao;         /* (T,C) attention output dense, after dropout */
+    void *s1;         /* (T,C) ao + x */
+    float *mean1, *rstd1; /* (T,) */
+    void *a;          /* (T,C) LN1 output */
+    void *hpre;       /* (T,I) BERT: pre-GELU | Mosaic: u (T,2I) */
+    void *h;          /* (T,I) BERT: GELU output | Mosaic: GLU output after dropout */
+    void *f;          /* (T,C) FFN output (BERT: after dropout) */
+    void *s2;         /* (T,C) f + a */
+    float *mean2, *rstd2; /* (T,) */
+    void *y;          /* (T,C) LN2 output = next layer's input */
+} layer_acts;
+
+struct model {
+    model_config cfg;
+    const ops *o;
+    param_table pt;
+    int mlm_head, max_tokens, max_seqs;
+    uint64_t seed;
+    float *params, *grads;   /* (pt.total,) each, backend memory */
+    /* parameter offsets */
+    size_t wte, wpe, wtt, eln_g, eln_b;
+    layer_params *lp;        /* (L,) */
+    size_t hd_w, hd_b, hln_g, hln_b, dec_b; /* MLM head */
+    size_t pool_w, pool_b, cls_w, cls_b;    /* classification head */
+    float *slopes;           /* (nh,) host; NULL for BERT */
+    /* activations: one block */
+    void *acts_block;
+    void *emb_sum;           /* (T,C) */
+    float *emb_mean, *emb_rstd;
+    void *x0;                /* (T,C) embedding output */
+    layer_acts *la;          /* (L,) */
+    /* inputs, backend copies */
+    int32_t *in_ids, *in_types, *in_pos, *in_cu, *in_rows, *in_targets, *in_cls_rows, *in_labels;
+    /* MLM head (max_tokens rows) */
+    void *hm, *tpre, *t, *tl, *logits; /* (M,C) ×4, (M,V) */
+    float *tmean, *trstd, *loss, *xlse; /* (M,) */
+    /* classification head (max_seqs rows) */
+    void *hc, *ppre, *pooled, *clogits; /* (B,C) ×3, (B,nl) */
+    float *closs, *clse;                /* (B,) */
+    /* backward scratch */
+    void *dy, *dx, *ds, *dt1, *dqkv, *dbig1, *dbig2, *dlogits, *dclogits;
+    /* last forward */
+    int train;
+    uint32_t step;
+    int32_t *host_cls_rows;  /* (max_seqs,) */
+};
+
+static size_t poff(const param_table *t, const char *fmt, int layer) {
+    char name[96];
+    snprintf(name, sizeof name, fmt, layer);
+    int i = params_find(t, name);
+    CHECK(i >= 0, name);
+    return t->p[i].offset;
+}
+
+static void resolve_params(model *m) {
+    const param_table *t = &m->pt;
+    int bert = m->cfg.arch == ARCH_BERT;
+    m->wte = poff(t, "bert.embeddings.word_embeddings.weight", 0);
+    m->wpe = bert ? poff(t, "bert.embeddings.position_embeddings.weight", 0) : 0;
+    m->wtt = poff(t, "bert.embeddings.token_type_embeddings.weight", 0);
+    m->eln_g = poff(t, "bert.embeddings.LayerNorm.weight", 0);
+    m->eln_b = poff(t, "bert.embeddings.LayerNorm.bias", 0);
+    m->lp = xcalloc((size_t)m->cfg.layers, sizeof *m->lp);
+    for (int l = 0; l < m->cfg.layers; l++) {
+        layer_params *p = &m->lp[l];
+        if (bert) {
+            p->qkv_w = poff(t, "bert.encoder.layer.%d.attention.self.query.weight", l);
+            p->qkv_b = poff(t, "bert.encoder.layer.%d.attention.self.query.bias", l);
+            p->fc1_w = poff(t, "bert.encoder.layer.%d.intermediate.dense.weight", l);
+            p->fc1_b = poff(t, "bert.encoder.layer.%d.intermediate.dense.bias", l);
+            p->fc2_w = poff(t, "bert.encoder.layer.%d.output.dense.weight", l);
+            p->fc2_b = poff(t, "bert.encoder.layer.%d.output.dense.bias", l);
+            p->ln2_g = poff(t, "bert.encoder.layer.%d.output.LayerNorm.weight", l);
+            p->ln2_b = poff(t, "bert.encoder.layer.%d.output.LayerNorm.bias", l);
+        } else {
+            p->qkv_w = poff(t, "bert.encoder.layer.%d.attention.self.Wqkv.weight", l);
+            p->qkv_b = poff(t, "bert.encoder.layer.%d.attention.self.Wqkv.bias", l);
+            p->fc1_w = poff(t, "bert.encoder.layer.%d.mlp.gated_layers.weight", l);
+            p->fc1_b = (size_t)-1;
+            p->fc2_w = poff(t, "bert.encoder.layer.%d.mlp.wo.weight", l);
+            p->fc2_b = poff(t, "bert.encoder.layer.%d.mlp.wo.bias", l);
+            p->ln2_g = poff(t, "bert.encoder.layer.%d.mlp.layernorm.weight", l);
+            p->ln2_b = poff(t, "bert.encoder.layer.%d.mlp.layernorm.bias", l);
+        }
+        p->ao_w = poff(t, "bert.encoder.layer.%d.attention.output.dense.weight", l);
+        p->ao_b = poff(t, "bert.encoder.layer.%d.attention.output.dense.bias", l);
+        p->ln1_g = poff(t, "bert.encoder.layer.%d.attention.output.LayerNorm.weight", l);
+        p->ln1_b = poff(t, "bert.encoder.layer.%d.attention.output.LayerNorm.bias", l);
+    }
+    if (m->mlm_head) {
+        m->hd_w = poff(t, "cls.predictions.transform.dense.weight", 0);
+        m->hd_b = poff(t, "cls.predictions.transform.dense.bias", 0);
+        m->hln_g = poff(t, "cls.predictions.transform.LayerNorm.weight", 0);
+        m->hln_b = poff(t, "cls.predictions.transform.LayerNorm.bias", 0);
+        m->dec_b = poff(t, bert ? "cls.predictions.bias" : "cls.predictions.decoder.bias", 0);
+    }
+    if (m->cfg.num_labels > 0) {
+        m->pool_w = poff(t, "bert.pooler.dense.weight", 0);
+        m->pool_b = poff(t, "bert.pooler.dense.bias", 0);
+        m->cls_w = poff(t, "classifier.weight", 0);
+        m->cls_b = poff(t, "classifier.bias", 0);
+    }
+}
+
+/* Activation carving: one pass sizes the block, a second assigns pointers. */
+typedef struct {
+    char *base;
+    size_t used;
+} carver;
+
+static void *carve(carver *cv, size_t n_floats) {
+    size_t bytes = ((n_floats * sizeof(float)) + 63) & ~(size_t)63;
+    void *p = cv->base ? cv->base + cv->used : NULL;
+    cv->used += bytes;
+    return p;
+}
+
+static void layout_acts(model *m, carver *cv) {
+    size_t T = (size_t)m->max_tokens, B = (size_t)m->max_seqs;
+    size_t C = (size_t)m->cfg.hidden, I = (size_t)m->cfg.intermediate, nh = (size_t)m->cfg.heads;
+    size_t V = (size_t)m->cfg.vocab_size, NL = (size_t)(m->cfg.num_labels > 0 ? m->cfg.num_labels : 1);
+    size_t Ih = m->cfg.arch == ARCH_MOSAIC ? 2 * I : I; /* width of hpre */
+    size_t big = Ih > 3 * C ? Ih : 3 * C;
+    m->emb_sum = carve(cv, T * C);
+    m->emb_mean = carve(cv, T);
+    m->emb_rstd = carve(cv, T);
+    m->x0 = carve(cv, T * C);
+    for (int l = 0; l < m->cfg.layers; l++) {
+        layer_acts *a = &m->la[l];
+        a->qkv = carve(cv, T * 3 * C);
+        a->att = carve(cv, T * C);
+        a->lse = carve(cv, nh * T);
+        a->ao = carve(cv, T * C);
+        a->s1 = carve(cv, T * C);
+        a->mean1 = carve(cv, T);
+        a->rstd1 = carve(cv, T);
+        a->a = carve(cv, T * C);
+        a->hpre = carve(cv, T * Ih);
+        a->h = carve(cv, T * I);
+        a->f = carve(cv, T * C);
+        a->s2 = carve(cv, T * C);
+        a->mean2 = carve(cv, T);
+        a->rstd2 = carve(cv, T);
+        a->y = carve(cv, T * C);
+    }
+    m->in_ids = carve(cv, T);
+    m->in_types = carve(cv, T);
+    m->in_pos = carve(cv, T);
+    m->in_cu = carve(cv, B + 1);
+    m->in_rows = carve(cv, T);
+    m->in_targets = carve(cv, T);
+    m->in_cls_rows = carve(cv, B);
+    m->in_labels = carve(cv, B);
+    if (m->mlm_head) {
+        m->hm = carve(cv, T * C);
+        m->tpre = carve(cv, T * C);
+        m->t = carve(cv, T * C);
+        m->tl = carve(cv, T * C);
+        m->logits = carve(cv, T * V);
+        m->tmean = carve(cv, T);
+        m->trstd = carve(cv, T);
+        m->loss = carve(cv, T);
+        m->xlse = carve(cv, T);
+        m->dlogits = carve(cv, T * V);
+    }
+    if (m->cfg.num_labels > 0) {
+        m->hc = carve(cv, B * C);
+        m->ppre = carve(cv, B * C);
+        m->pooled = carve(cv, B * C);
+        m->clogits = carve(cv, B * NL);
+        m->closs = carve(cv, B);
+        m->clse = carve(cv, B);
+        m->dclogits = carve(cv, B * NL);
+    }
+    m->dy = carve(cv, T * C);
+    m->dx = carve(cv, T * C);
+    m->ds = carve(cv, T * C);
+    m->dt1 = carve(cv, T * C);
+    m->dqkv = carve(cv, T * big);
+    m->dbig1 = carve(cv, T * Ih);
+    m->dbig2 = carve(cv, T * I);
+}
+
+model *model_create(const model_config *cfg, const ops *o, int mlm_head, int max_tokens, int max_seqs, uint64_t seed) {
+    if (config_validate(cfg) != 0) return NULL;
+    if (max_tokens <= 0 || max_seqs <= 0) {
+        err_set("model: batch limits must be positive (max_tokens %d, max_seqs %d)", max_tokens, max_seqs);
+        return NULL;
+    }
+    model *m = xcalloc(1, sizeof *m);
+    m->cfg = *cfg;
+    m->o = o;
+    m->mlm_head = mlm_head;
+    m->max_tokens = max_tokens;
+    m->max_seqs = max_seqs;
+    m->seed = seed;
+    params_build(&m->pt, cfg, mlm_head);
+    resolve_params(m);
+    float *host = xcalloc(m->pt.total, sizeof *host);
+    params_init(&m->pt, host, cfg, seed);
+    m->params = o->alloc(m->pt.total * sizeof(float));
+    m->grads = o->alloc(m->pt.total * sizeof(float));
+    o->upload(m->params, host, m->pt.total * sizeof(float));
+    free(host);
+    if (cfg->arch == ARCH_MOSAIC) {
+        m->slopes = xmalloc((size_t)cfg->heads * sizeof *m->slopes);
+        alibi_slopes(m->slopes, cfg->heads);
+    }
+    m->la = xcalloc((size_t)cfg->layers, sizeof *m->la);
+    carver cv = {0};
+    layout_acts(m, &cv);
+    m->acts_block = o->alloc(cv.used);
+    cv = (carver){.base = m->acts_block};
+    layout_acts(m, &cv);
+    m->host_cls_rows = xmalloc((size_t)max_seqs * sizeof *m->host_cls_rows);
+    return m;
+}
+
+void model_free(model *m) {
+    if (!m) return;
+    m->o->free(m->params);
+    m->o->free(m->grads);
+    m->o->free(m->acts_block);
+    params_free(&m->pt);
+    free(m->lp);
+    free(m->la);
+    free(m->slopes);
+    free(m->host_cls_rows);
+    free(m);
+}
+
+const model_config *model_cfg(const model *m) { return &m->cfg; }
+const param_table *model_params(const model *m) { return &m->pt; }
+float *model_param_data(model *m) { return m->params; }
+float *model_grad_data(model *m) { return m->grads; }
+const void *model_hidden(const model *m) { return m->cfg.layers ? m->la[m->cfg.layers - 1].y : m->x0; }
+const void *model_logits(const model *m, model_task task) { return task == TASK_MLM ? m->logits : m->clogits; }
+
+void model_zero_grad(model *m) { m->o->zero(m->grads, m->pt.total * sizeof(float)); }
+
+static rng_key drop_key(const model *m, int layer, int site) {
+    return (rng_key){.seed = m->seed, .stream = RNG_STREAM_DROPOUT | (uint32_t)(8 * layer + site), .step = m->step};
+}
+
+#define P(off) (m->params + (off))
+#define G(off) (m->grads + (off))
+
+/* Row width in elements of an activation tensor, for sizes passed to ops. */
+static size_t sz(int rows, int cols) { return (size_t)rows * (size_t)cols; }
+
+static float cls_dropout(const model_config *c) {
+    return c->classifier_dropout >= 0 ? c->classifier_dropout : c->hidden_dropout;
+}
+
+float model_forward(model *m, const model_batch *b, model_task task, int train, uint32_t step) {
+    const ops *o = m->o;
+    const model_config *c = &m->cfg;
+    CHECK(b->T <= m->max_tokens && b->B <= m->max_seqs, "batch larger than the model was created for");
+    CHECK(task != TASK_MLM || m->mlm_head, "MLM forward needs the MLM head");
+    CHECK(task != TASK_CLASSIFY || c->num_labels > 0, "classification needs num_labels > 0");
+    m->train = train;
+    m->step = step;
+    int T = b->T, C = c->hidden, I = c->intermediate, nh = c->heads, dh = C / nh;
+    float pd = train ? c->hidden_dropout : 0.0f, pa = train ? c->attn_dropout : 0.0f;
+    int bert = c->arch == ARCH_BERT;
+
+    o->upload(m->in_ids, b->ids, sz(T, 1) * 4);
+    o->upload(m->in_types, b->types, sz(T, 1) * 4);
+    if (bert) o->upload(m->in_pos, b->pos, sz(T, 1) * 4);
+    o->upload(m->in_cu, b->cu_seqlens, sz(b->B + 1, 1) * 4);
+
+    o->embed_fwd(m->emb_sum, m->in_ids, m->in_types, bert ? m->in_pos : NULL, P(m->wte), P(m->wtt),
+                 bert ? P(m->wpe) : NULL, T, C);
+    o->layernorm_fwd(m->x0, NULL, m->emb_mean, m->emb_rstd, m->emb_sum, NULL, P(m->eln_g), P(m->eln_b), T, C,
+                     c->layer_norm_eps);
+    o->dropout_fwd(m->x0, m->x0, sz(T, C), pd, drop_key(m, 0, SITE_EMB));
+
+    const void *x = m->x0;
+    for (int l = 0; l < c->layers; l++) {
+        const layer_params *p = &m->lp[l];
+        layer_acts *a = &m->la[l];
+        o->matmul_fwd(a->qkv, NULL, x, P(p->qkv_w), P(p->qkv_b), T, C, 3 * C, ACT_NONE);
+        o->attention_fwd(a->att, a->lse, a->qkv, m->in_cu, b->B, T, b->max_seqlen, nh, dh, m->slopes, pa,
+                         drop_key(m, l, SITE_ATTN_PROBS));
+        o->matmul_fwd(a->ao, NULL, a->att, P(p->ao_w), P(p->ao_b), T, C, C, ACT_NONE);
+        o->dropout_fwd(a->ao, a->ao, sz(T, C), pd, drop_key(m, l, SITE_ATTN_OUT));
+        o->layernorm_fwd(a->a, a->s1, a->mean1, a->rstd1, a->ao, x, P(p->ln1_g), P(p->ln1_b), T, C,
+                         c->layer_norm_eps);
+        if (bert) {
+            o->matmul_fwd(a->h, a->hpre, a->a, P(p->fc1_w), P(p->fc1_b), T, C, I, ACT_GELU);
+            o->matmul_fwd(a->f, NULL, a->h, P(p->fc2_w), P(p->fc2_b), T, I, C, ACT_NONE);
+            o->dropout_fwd(a->f, a->f, sz(T, C), pd, drop_key(m, l, SITE_FFN));
+        } else {
+            o->matmul_fwd(a->hpre, NULL, a->a, P(p->fc1_w), NULL, T, C, 2 * I, ACT_NONE);
+            o->glu_fwd(a->h, a->hpre, T, I);
+            o->dropout_fwd(a->h, a->h, sz(T, I), pd, drop_key(m, l, SITE_FFN));
+            o->matmul_fwd(a->f, NULL, a->h, P(p->fc2_w), P(p->fc2_b), T, I, C, ACT_NONE);
+        }
+        o->layernorm_fwd(a->y, a->s2, a->mean2, a->rstd2, a->f, a->a, P(p->ln2_g), P(p->ln2_b), T, C,
+                         c->layer_norm_eps);
+        x = a->y;
+    }
+
+    double total = 0;
+    if (task == TASK_MLM) {
+        int M = b->M;
+        CHECK(M <= m->max_tokens, "more MLM rows than tokens");
+        if (M == 0) return 0.0f;
+        o->upload(m->in_rows, b->mlm_rows, sz(M, 1) * 4);
+        o->upload(m->in_targets, b->mlm_targets, sz(M, 1) * 4);
+        o->gather_rows(m->hm, x, m->in_rows, M, C);
+        o->matmul_fwd(m->t, m->tpre, m->hm, P(m->hd_w), P(m->hd_b), M, C, C, ACT_GELU);
+        o->layernorm_fwd(m->tl, NULL, m->tmean, m->trstd, m->t, NULL, P(m->hln_g), P(m->hln_b), M, C,
+                         c->layer_norm_eps);
+        /* decoder tied to the word embeddings */
+        o->matmul_fwd(m->logits, NULL, m->tl, P(m->wte), P(m->dec_b), M, C, c->vocab_size, ACT_NONE);
+        o->xent_fwd(m->loss, m->xlse, m->logits, m->in_targets, M, c->vocab_size);
+        float *loss = xmalloc(sz(M, 1) * sizeof *loss);
+        o->download(loss, m->loss, sz(M, 1) * sizeof *loss);
+        for (int i = 0; i < M; i++) total += loss[i];
+        free(loss);
+        return (float)(total / M);
+    }
+    /* classification: pooler on each sequence's first token ([CLS]) */
+    int B = b->B, NL = c->num_labels;
+    for (int i = 0; i < B; i++) m->host_cls_rows[i] = b->cu_seqlens[i];
+    o->upload(m->in_cls_rows, m->host_cls_rows, sz(B, 1) * 4);
+    o->gather_rows(m->hc, x, m->in_cls_rows, B, C);
+    o->matmul_fwd(m->pooled, m->ppre, m->hc, P(m->pool_w), P(m->pool_b), B, C, C, ACT_TANH);
+    o->dropout_fwd(m->pooled, m->pooled, sz(B, C), train ? cls_dropout(c) : 0.0f, drop_key(m, 0, SITE_CLS));
+    o->matmul_fwd(m->clogits, NULL, m->pooled, P(m->cls_w), P(m->cls_b), B, C, NL, ACT_NONE);
+    if (NL == 1) { /* regression: MSE, computed on the host (B values) */
+        float *y = xmalloc(sz(B, 1) * sizeof *y);
+        o->download(y, m->clogits, sz(B, 1) * sizeof *y);
+        for (int i = 0; i < B; i++) total += ((double)y[i] - b->targets[i]) * ((double)y[i] - b->targets[i]);
+        free(y);
+        return (float)(total / B);
+    }
+    o->upload(m->in_labels, b->labels, sz(B, 1) * 4);
+    o->xent_fwd(m->closs, m->clse, m->clogits, m->in_labels, B, NL);
+    float *loss = xmalloc(sz(B, 1) * sizeof *loss);
+    o->download(loss, m->closs, sz(B, 1) * sizeof *loss);
+    for (int i = 0; i < B; i++) total += loss[i];
+    free(loss);
+    return (float)(total / B);
+}
+
+void model_backward(model *m, const model_batch *b, model_task task) {
+    const ops *o = m->o;
+    const model_config *c = &m->cfg;
+    int T = b->T, C = c->hidden, I = c->intermediate, nh = c->heads, dh = C / nh;
+    float pd = m->train ? c->hidden_dropout : 0.0f, pa = m->train ? c->attn_dropout : 0.0f;
+    int bert = c->arch == ARCH_BERT;
+    size_t fsz = sizeof(float);
+
+    /* ---- heads: gradient of the loss w.r.t. the final hidden states, into dy ---- */
+    o->zero(m->dy, sz(T, C) * fsz);
+    if (task == TASK_MLM) {
+        int M = b->M, V = c->vocab_size;
+        if (M == 0) return;
+        o->zero(m->dlogits, sz(M, V) * fsz);
+        o->xent_bwd(m->dlogits, m->logits, m->xlse, m->in_targets, 1.0f / (float)M, M, V);
+        o->zero(m->dx, sz(M, C) * fsz);
+        o->matmul_bwd(m->dx, G(m->wte), G(m->dec_b), m->dlogits, m->tl, P(m->wte), M, C, V);
+        o->zero(m->ds, sz(M, C) * fsz);
+        o->layernorm_bwd(m->ds, G(m->hln_g), G(m->hln_b), m->dx, m->t, P(m->hln_g), m->tmean, m->trstd, M, C);
+        o->zero(m->dt1, sz(M, C) * fsz);
+        o->act_bwd(m->dt1, m->ds, m->tpre, sz(M, C), ACT_GELU);
+        o->zero(m->dx, sz(M, C) * fsz);
+        o->matmul_bwd(m->dx, G(m->hd_w), G(m->hd_b), m->dt1, m->hm, P(m->hd_w), M, C, C);
+        o->scatter_add_rows(m->dy, m->dx, m->in_rows, M, C);
+    } else {
+        int B = b->B, NL = c->num_labels;
+        o->zero(m->dclogits, sz(B, NL) * fsz);
+        if (NL == 1) {
+            float *y = xmalloc(sz(B, 1) * fsz);
+            o->download(y, m->clogits, sz(B, 1) * fsz);
+            for (int i = 0; i < B; i++) y[i] = 2.0f * (y[i] - b->targets[i]) / (float)B;
+            o->upload(m->dclogits, y, sz(B, 1) * fsz);
+            free(y);
+        } else {
+            o->xent_bwd(m->dclogits, m->clogits, m->clse, m->in_labels, 1.0f / (float)B, B, NL);
+        }
+        o->zero(m->dx, sz(B, C) * fsz);
+        o->matmul_bwd(m->dx, G(m->cls_w), G(m->cls_b), m->dclogits, m->pooled, P(m->cls_w), B, C, NL);
+        o->zero(m->ds, sz(B, C) * fsz);
+        o->dropout_bwd(m->ds, m->dx, sz(B, C), m->train ? cls_dropout(c) : 0.0f, drop_key(m, 0, SITE_CLS));
+        o->zero(m->dt1, sz(B, C) * fsz);
+        o->act_bwd(m->dt1, m->ds, m->ppre, sz(B, C), ACT_TANH);
+        o->zero(m->dx, sz(B, C) * fsz);
+        o->matmul_bwd(m->dx, G(m->pool_w), G(m->pool_b), m->dt1, m->hc, P(m->pool_w), B, C, C);
+        o->scatter_add_rows(m->dy, m->dx, m->in_cls_rows, B, C);
+    }
+
+    /* ---- layers, last to first: dy holds ∂L/∂y of the current layer ---- */
+    for (int l = c->layers - 1; l >= 0; l--) {
+        const layer_params *p = &m->lp[l];
+        layer_acts *a = &m->la[l];
+        const void *x = l ? m->la[l - 1].y : m->x0;
+        /* y = LN2(f + a): ds = ∂L/∂(f + a) */
+        o->zero(m->ds, sz(T, C) * fsz);
+        o->layernorm_bwd(m->ds, G(p->ln2_g), G(p->ln2_b), m->dy, a->s2, P(p->ln2_g), a->mean2, a->rstd2, T, C);
+        /* dx accumulates ∂L/∂a: the residual share first, then the FFN's */
+        o->zero(m->dx, sz(T, C) * fsz);
+        o->act_bwd(m->dx, m->ds, NULL, sz(T, C), ACT_NONE);
+        if (bert) {
+            o->zero(m->dt1, sz(T, C) * fsz);
+            o->dropout_bwd(m->dt1, m->ds, sz(T, C), pd, drop_key(m, l, SITE_FFN));
+            o->zero(m->dbig2, sz(T, I) * fsz);
+            o->matmul_bwd(m->dbig2, G(p->fc2_w), G(p->fc2_b), m->dt1, a->h, P(p->fc2_w), T, I, C);
+            o->zero(m->dbig1, sz(T, I) * fsz);
+            o->act_bwd(m->dbig1, m->dbig2, a->hpre, sz(T, I), ACT_GELU);
+            o->matmul_bwd(m->dx, G(p->fc1_w), G(p->fc1_b), m->dbig1, a->a, P(p->fc1_w), T, C, I);
+        } else {
+            o->zero(m->dbig2, sz(T, I) * fsz);
+            o->matmul_bwd(m->dbig2, G(p->fc2_w), G(p->fc2_b), m->ds, a->h, P(p->fc2_w), T, I, C);
+            o->zero(m->dqkv, sz(T, I) * fsz); /* dqkv is free until the attention: use it for ∂L/∂glu */
+            o->dropout_bwd(m->dqkv, m->dbig2, sz(T, I), pd, drop_key(m, l, SITE_FFN));
+            o->zero(m->dbig1, sz(T, 2 * I) * fsz);
+            o->glu_bwd(m->dbig1, m->dqkv, a->hpre, T, I);
+            o->matmul_bwd(m->dx, G(p->fc1_w), NULL, m->dbig1, a->a, P(p->fc1_w), T, C, 2 * I);
+        }
+        /* a = LN1(ao + x): ds = ∂L/∂(ao + x) */
+        o->zero(m->ds, sz(T, C) * fsz);
+        o->layernorm_bwd(m->ds, G(p->ln1_g), G(p->ln1_b), m->dx, a->s1, P(p->ln1_g), a->mean1, a->rstd1, T, C);
+        /* the next dy (∂L/∂x) gets the residual share now and the attention's below */
+        o->zero(m->dy, sz(T, C) * fsz);
+        o->act_bwd(m->dy, m->ds, NULL, sz(T, C), ACT_NONE);
+        o->zero(m->dt1, sz(T, C) * fsz);
+        o->dropout_bwd(m->dt1, m->ds, sz(T, C), pd, drop_key(m, l, SITE_ATTN_OUT));
+        o->zero(m->dx, sz(T, C) * fsz);
+        o->matmul_bwd(m->dx, G(p->ao_w), G(p->ao_b), m->dt1, a->att, P(p->ao_w), T, C, C);
+        o->zero(m->dqkv, sz(T, 3 * C) * fsz);
+        o->attention_bwd(m->dqkv, m->dx, a->att, a->lse, a->qkv, m->in_cu, b->B, T, b->max_seqlen, nh, dh,
+                         m->slopes, pa, drop_key(m, l, SITE_ATTN_PROBS));
+        o->matmul_bwd(m->dy, G(p->qkv_w), G(p->qkv_b), m->dqkv, x, P(p->qkv_w), T, C, 3 * C);
+    }
+
+    /* ---- embeddings: x0 = dropout(LN(emb_sum)) ---- */
+    o->zero(m->dt1, sz(T, C) * fsz);
+    o->dropout_bwd(m->dt1, m->dy, sz(T, C), pd, drop_key(m, 0, SITE_EMB));
+    o->zero(m->ds, sz(T, C) * fsz);
+    o->layernorm_bwd(m->ds, G(m->eln_g), G(m->eln_b), m->dt1, m->emb_sum, P(m->eln_g), m->emb_mean, m->emb_rstd,
+                     T, C);
+    o->embed_bwd(G(m->wte), G(m->wtt), bert ? G(m->wpe) : NULL, m->ds, m->in_ids, m->in_types,
+                 bert ? m->in_pos : NULL, T, C);
+}

@@ -1,0 +1,57 @@
+/* model.h — BERT and MosaicBERT, forward and backward, written once over ops.h.
+ *
+ * The model works on unpadded tokens: a batch is T real tokens of B sequences
+ * (cu_seqlens), every dense op runs on T rows, attention stays within each
+ * sequence, and the MLM head runs only on the M masked rows.
+ */
+#ifndef BERTC_MODEL_H
+#define BERTC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../backend/ops.h"
+#include "config.h"
+#include "params.h"
+
+/* A batch in host memory. */
+typedef struct {
+    int B, T, max_seqlen;            /* sequences, real tokens, longest sequence */
+    const int32_t *ids, *types, *pos; /* (T,) token ids, token types, positions within the sequence */
+    const int32_t *cu_seqlens;       /* (B+1,) sequence b = rows cu_seqlens[b] … cu_seqlens[b+1]−1 */
+    int M;                           /* MLM rows */
+    const int32_t *mlm_rows;         /* (M,) row numbers in [0, T) */
+    const int32_t *mlm_targets;      /* (M,) target ids */
+    const int32_t *labels;           /* (B,) class ids (classification) */
+    const float *targets;            /* (B,) regression targets (num_labels == 1) */
+} model_batch;
+
+typedef enum { TASK_MLM, TASK_CLASSIFY } model_task;
+
+typedef struct model model;
+
+/* Allocates parameters (initialised from seed), gradients and activations for
+ * batches of at most max_tokens tokens and max_seqs sequences. mlm_head adds the
+ * MLM head; cfg->num_labels > 0 adds pooler + classifier. NULL + err on failure. */
+model *model_create(const model_config *cfg, const ops *o, int mlm_head, int max_tokens, int max_seqs, uint64_t seed);
+void model_free(model *m);
+
+const model_config *model_cfg(const model *m);
+const param_table *model_params(const model *m);
+float *model_param_data(model *m); /* backend memory, params table layout */
+float *model_grad_data(model *m);
+
+/* Forward pass; returns the mean loss (MLM: over the M rows; classification: over
+ * the B sequences, cross-entropy, or MSE when num_labels == 1). `train` turns
+ * dropout on, drawn with `step`. */
+float model_forward(model *m, const model_batch *b, model_task task, int train, uint32_t step);
+/* Backward of the last forward: ACCUMULATES into the gradients (model_zero_grad first). */
+void model_backward(model *m, const model_batch *b, model_task task);
+void model_zero_grad(model *m);
+
+/* After a forward: logits of the MLM rows (M, V) or the classifier (B, num_labels),
+ * and the final hidden states (T, C) — backend memory. */
+const void *model_logits(const model *m, model_task task);
+const void *model_hidden(const model *m);
+
+#endif

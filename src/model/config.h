@@ -18,11 +18,11 @@ typedef struct {
     int intermediate;      /* I: FFN width (GLU: each half) */
     int max_position;      /* BERT position-table rows */
     int type_vocab;        /* token-type rows */
-    float layer_norm_eps;  /* 1e-12 */
-    float hidden_dropout;  /* 0.1 */
-    float attn_dropout;    /* BERT 0.1, MosaicBERT 0.0 */
-    float classifier_dropout; /* < 0: use hidden_dropout (HF: classifier_dropout null) */
-    float initializer_range;  /* 0.02 */
+    double layer_norm_eps; /* 1e-12 */
+    double hidden_dropout; /* 0.1 */
+    double attn_dropout;   /* BERT 0.1, MosaicBERT 0.0 */
+    double classifier_dropout; /* < 0: use hidden_dropout (HF: classifier_dropout null) */
+    double initializer_range;  /* 0.02 */
     int pad_token_id;      /* 0 */
     int num_labels;        /* sequence-classification head (0: none) */
     int alibi_starting_size; /* MosaicBERT config field, kept for round trips */

@@ -283,7 +283,7 @@ static rng_key drop_key(const model *m, int layer, int site) {
 static size_t sz(int rows, int cols) { return (size_t)rows * (size_t)cols; }
 
 static float cls_dropout(const model_config *c) {
-    return c->classifier_dropout >= 0 ? c->classifier_dropout : c->hidden_dropout;
+    return (float)(c->classifier_dropout >= 0 ? c->classifier_dropout : c->hidden_dropout);
 }
 
 float model_forward(model *m, const model_batch *b, model_task task, int train, uint32_t step) {
@@ -295,7 +295,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
     m->train = train;
     m->step = step;
     int T = b->T, C = c->hidden, I = c->intermediate, nh = c->heads, dh = C / nh;
-    float pd = train ? c->hidden_dropout : 0.0f, pa = train ? c->attn_dropout : 0.0f;
+    float pd = train ? (float)c->hidden_dropout : 0.0f, pa = train ? (float)c->attn_dropout : 0.0f;
     int bert = c->arch == ARCH_BERT;
 
     o->upload(m->in_ids, b->ids, sz(T, 1) * 4);
@@ -306,7 +306,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
     o->embed_fwd(m->emb_sum, m->in_ids, m->in_types, bert ? m->in_pos : NULL, P(m->wte), P(m->wtt),
                  bert ? P(m->wpe) : NULL, T, C);
     o->layernorm_fwd(m->x0, NULL, m->emb_mean, m->emb_rstd, m->emb_sum, NULL, P(m->eln_g), P(m->eln_b), T, C,
-                     c->layer_norm_eps);
+                     (float)c->layer_norm_eps);
     o->dropout_fwd(m->x0, m->x0, sz(T, C), pd, drop_key(m, 0, SITE_EMB));
 
     const void *x = m->x0;
@@ -319,7 +319,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
         o->matmul_fwd(a->ao, NULL, a->att, P(p->ao_w), P(p->ao_b), T, C, C, ACT_NONE);
         o->dropout_fwd(a->ao, a->ao, sz(T, C), pd, drop_key(m, l, SITE_ATTN_OUT));
         o->layernorm_fwd(a->a, a->s1, a->mean1, a->rstd1, a->ao, x, P(p->ln1_g), P(p->ln1_b), T, C,
-                         c->layer_norm_eps);
+                         (float)c->layer_norm_eps);
         if (bert) {
             o->matmul_fwd(a->h, a->hpre, a->a, P(p->fc1_w), P(p->fc1_b), T, C, I, ACT_GELU);
             o->matmul_fwd(a->f, NULL, a->h, P(p->fc2_w), P(p->fc2_b), T, I, C, ACT_NONE);
@@ -331,7 +331,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
             o->matmul_fwd(a->f, NULL, a->h, P(p->fc2_w), P(p->fc2_b), T, I, C, ACT_NONE);
         }
         o->layernorm_fwd(a->y, a->s2, a->mean2, a->rstd2, a->f, a->a, P(p->ln2_g), P(p->ln2_b), T, C,
-                         c->layer_norm_eps);
+                         (float)c->layer_norm_eps);
         x = a->y;
     }
 
@@ -345,7 +345,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
         o->gather_rows(m->hm, x, m->in_rows, M, C);
         o->matmul_fwd(m->t, m->tpre, m->hm, P(m->hd_w), P(m->hd_b), M, C, C, ACT_GELU);
         o->layernorm_fwd(m->tl, NULL, m->tmean, m->trstd, m->t, NULL, P(m->hln_g), P(m->hln_b), M, C,
-                         c->layer_norm_eps);
+                         (float)c->layer_norm_eps);
         /* decoder tied to the word embeddings */
         o->matmul_fwd(m->logits, NULL, m->tl, P(m->wte), P(m->dec_b), M, C, c->vocab_size, ACT_NONE);
         o->xent_fwd(m->loss, m->xlse, m->logits, m->in_targets, M, c->vocab_size);
@@ -383,7 +383,7 @@ void model_backward(model *m, const model_batch *b, model_task task) {
     const ops *o = m->o;
     const model_config *c = &m->cfg;
     int T = b->T, C = c->hidden, I = c->intermediate, nh = c->heads, dh = C / nh;
-    float pd = m->train ? c->hidden_dropout : 0.0f, pa = m->train ? c->attn_dropout : 0.0f;
+    float pd = m->train ? (float)c->hidden_dropout : 0.0f, pa = m->train ? (float)c->attn_dropout : 0.0f;
     int bert = c->arch == ARCH_BERT;
     size_t fsz = sizeof(float);
 

@@ -111,7 +111,7 @@ void params_init(const param_table *t, float *data, const model_config *c, uint6
         switch (p->init) {
         case INIT_NORMAL:
         case INIT_EMBEDDING:
-            rng_fill_normal(w, p->numel, 0.0f, c->initializer_range, k);
+            rng_fill_normal(w, p->numel, 0.0f, (float)c->initializer_range, k);
             if (p->init == INIT_EMBEDDING) memset(w + (size_t)c->pad_token_id * p->shape[1], 0, p->shape[1] * sizeof *w);
             break;
         case INIT_ZEROS: memset(w, 0, p->numel * sizeof *w); break;

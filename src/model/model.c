@@ -264,6 +264,7 @@ void model_free(model *m) {
 }
 
 const model_config *model_cfg(const model *m) { return &m->cfg; }
+const ops *model_ops(const model *m) { return m->o; }
 const param_table *model_params(const model *m) { return &m->pt; }
 float *model_param_data(model *m) { return m->params; }
 float *model_grad_data(model *m) { return m->grads; }

@@ -37,6 +37,7 @@ model *model_create(const model_config *cfg, const ops *o, int mlm_head, int max
 void model_free(model *m);
 
 const model_config *model_cfg(const model *m);
+const ops *model_ops(const model *m);
 const param_table *model_params(const model *m);
 float *model_param_data(model *m); /* backend memory, params table layout */
 float *model_grad_data(model *m);

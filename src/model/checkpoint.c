@@ -1,0 +1,289 @@
+/* checkpoint.c — see checkpoint.h. */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/err.h"
+#include "../io/file.h"
+#include "../io/json.h"
+#include "../io/safetensors.h"
+
+static int get_int(const json_value *root, const char *key, int *out, const char *path) {
+    const json_value *v = json_get(root, key);
+    if (!v || json_is_null(v)) return 0;
+    int64_t x;
+    if (json_int(v, &x) != 0 || x < 0 || x > 1 << 30)
+        return err_set("%s: field \"%s\" must be a non-negative integer", path, key);
+    *out = (int)x;
+    return 0;
+}
+
+static int get_num(const json_value *root, const char *key, double *out, const char *path) {
+    const json_value *v = json_get(root, key);
+    if (!v) return 0;
+    if (json_is_null(v)) { *out = -1.0; return 0; } /* classifier_dropout: null = inherit */
+    if (json_number(v, out) != 0) return err_set("%s: field \"%s\" must be a number", path, key);
+    return 0;
+}
+
+int config_read_json(const char *path, model_config *c) {
+    json_value *root = json_parse_file(path);
+    if (!root) return -1;
+    int rc = 0;
+    if (json_typeof(root) != JSON_OBJECT) rc = err_set("%s: not a JSON object", path);
+    if (!rc) rc = get_int(root, "vocab_size", &c->vocab_size, path);
+    if (!rc) rc = get_int(root, "hidden_size", &c->hidden, path);
+    if (!rc) rc = get_int(root, "num_hidden_layers", &c->layers, path);
+    if (!rc) rc = get_int(root, "num_attention_heads", &c->heads, path);
+    if (!rc) rc = get_int(root, "intermediate_size", &c->intermediate, path);
+    if (!rc) rc = get_int(root, "max_position_embeddings", &c->max_position, path);
+    if (!rc) rc = get_int(root, "type_vocab_size", &c->type_vocab, path);
+    if (!rc) rc = get_int(root, "pad_token_id", &c->pad_token_id, path);
+    if (!rc) rc = get_int(root, "alibi_starting_size", &c->alibi_starting_size, path);
+    if (!rc) rc = get_num(root, "layer_norm_eps", &c->layer_norm_eps, path);
+    if (!rc) rc = get_num(root, "hidden_dropout_prob", &c->hidden_dropout, path);
+    if (!rc) rc = get_num(root, "attention_probs_dropout_prob", &c->attn_dropout, path);
+    if (!rc) rc = get_num(root, "classifier_dropout", &c->classifier_dropout, path);
+    if (!rc) rc = get_num(root, "initializer_range", &c->initializer_range, path);
+    const json_value *act = json_get(root, "hidden_act");
+    if (!rc && act) {
+        size_t n;
+        const char *s = json_str(act, &n);
+        if (!s || strcmp(s, "gelu") != 0)
+            rc = err_set("%s: hidden_act must be \"gelu\" (exact erf GELU); other activations are not supported", path);
+    }
+    const json_value *id2label = json_get(root, "id2label");
+    if (!rc && id2label && json_typeof(id2label) == JSON_OBJECT) c->num_labels = (int)json_len(id2label);
+    if (!rc) rc = get_int(root, "num_labels", &c->num_labels, path);
+    json_free(root);
+    return rc;
+}
+
+/* Reads one tensor into host floats, checking its shape. */
+static int load_tensor(const st_file *f, const st_tensor *t, const param_desc *p, float *dst, const char *path) {
+    int ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
+    if (!ok) {
+        return err_set("%s: tensor %s has shape [%lld%s%lld] but the config needs [%lld%s%lld]", path, p->name,
+                       (long long)t->shape[0], t->ndim > 1 ? ", " : "", t->ndim > 1 ? (long long)t->shape[1] : 0LL,
+                       (long long)p->shape[0], p->ndim > 1 ? ", " : "", p->ndim > 1 ? (long long)p->shape[1] : 0LL);
+    }
+    (void)f;
+    if (st_read_f32(t, dst, p->numel) != 0) return err_prefix("%s: tensor %s", path, p->name);
+    return 0;
+}
+
+/* Old checkpoints spell LayerNorm parameters gamma/beta. */
+static const st_tensor *find_param(const st_file *f, const char *name) {
+    const st_tensor *t = st_find(f, name);
+    if (t) return t;
+    size_t n = strlen(name);
+    char alt[128];
+    if (n > 7 && !strcmp(name + n - 7, ".weight") && strstr(name, "LayerNorm")) {
+        snprintf(alt, sizeof alt, "%.*s.gamma", (int)(n - 7), name);
+        return st_find(f, alt);
+    }
+    if (n > 5 && !strcmp(name + n - 5, ".bias") && strstr(name, "LayerNorm")) {
+        snprintf(alt, sizeof alt, "%.*s.beta", (int)(n - 5), name);
+        return st_find(f, alt);
+    }
+    return NULL;
+}
+
+/* Tensors a checkpoint may carry that bertc has no use for (buffers, tied copies, NSP head). */
+static int ignorable(const char *name) {
+    static const char *const known[] = {"bert.embeddings.position_ids", "bert.embeddings.token_type_ids",
+                                        "cls.predictions.decoder.weight", "cls.predictions.decoder.bias",
+                                        "cls.seq_relationship.weight", "cls.seq_relationship.bias"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(name, known[i])) return 1;
+    return !strncmp(name, "bert.pooler.", 12);
+}
+
+model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opts) {
+    char cpath[4096], wpath[4096];
+    snprintf(cpath, sizeof cpath, "%s/config.json", dir);
+    snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
+    st_file *f = st_open(wpath);
+    if (!f) return NULL;
+    model_config c;
+    int mosaic = 0;
+    for (size_t i = 0; i < st_count(f); i++)
+        if (strstr(st_tensor_at(f, i)->name, "attention.self.Wqkv.weight")) mosaic = 1;
+    config_default(&c, mosaic ? ARCH_MOSAIC : ARCH_BERT);
+    c.num_labels = 0;
+    if (config_read_json(cpath, &c) != 0) { st_close(f); return NULL; }
+    /* shapes win over config.json */
+    const st_tensor *we = st_find(f, "bert.embeddings.word_embeddings.weight");
+    if (!we || we->ndim != 2) {
+        err_set("%s: no tensor bert.embeddings.word_embeddings.weight (is this a BERT checkpoint?)", wpath);
+        st_close(f);
+        return NULL;
+    }
+    c.vocab_size = (int)we->shape[0];
+    c.hidden = (int)we->shape[1];
+    const st_tensor *pe = st_find(f, "bert.embeddings.position_embeddings.weight");
+    if (pe && pe->ndim == 2) c.max_position = (int)pe->shape[0];
+    const st_tensor *te = st_find(f, "bert.embeddings.token_type_embeddings.weight");
+    if (te && te->ndim == 2) c.type_vocab = (int)te->shape[0];
+    int layers = 0;
+    char name[128];
+    for (;; layers++) {
+        snprintf(name, sizeof name, "bert.encoder.layer.%d.attention.output.dense.weight", layers);
+        if (!st_find(f, name)) break;
+    }
+    if (layers == 0) {
+        err_set("%s: no encoder layers found", wpath);
+        st_close(f);
+        return NULL;
+    }
+    c.layers = layers;
+    const st_tensor *cw = st_find(f, "classifier.weight");
+    if (opts->num_labels > 0) c.num_labels = opts->num_labels;
+    else if (cw && cw->ndim == 2) c.num_labels = (int)cw->shape[0];
+    int mlm = st_find(f, "cls.predictions.transform.dense.weight") != NULL;
+    if (opts->need_mlm_head && !mlm) {
+        err_set("%s: the checkpoint has no MLM head (cls.predictions.*): it cannot predict masked tokens", wpath);
+        st_close(f);
+        return NULL;
+    }
+    model *m = model_create(&c, o, mlm, opts->max_tokens, opts->max_seqs, opts->seed);
+    if (!m) { err_prefix("%s", cpath); st_close(f); return NULL; }
+    const param_table *pt = model_params(m);
+    float *host = xmalloc(pt->total * sizeof *host);
+    o->download(host, model_param_data(m), pt->total * sizeof *host); /* fresh init for what is missing */
+    int rc = 0, fresh = 0;
+    char *used = xcalloc(st_count(f), 1);
+    for (int i = 0; i < pt->n && rc == 0; i++) {
+        const param_desc *p = &pt->p[i];
+        const st_tensor *t = find_param(f, p->name);
+        if (!t && !strcmp(p->name, "cls.predictions.bias")) t = st_find(f, "cls.predictions.decoder.bias");
+        if (!t) {
+            int head = !strncmp(p->name, "bert.pooler.", 12) || !strncmp(p->name, "classifier.", 11);
+            if (!head) rc = err_set("%s: tensor %s is missing", wpath, p->name);
+            else fresh++;
+            continue;
+        }
+        used[t - st_tensor_at(f, 0)] = 1;
+        rc = load_tensor(f, t, p, host + p->offset, wpath);
+    }
+    if (rc == 0 && !opts->quiet) {
+        size_t unknown = 0;
+        for (size_t i = 0; i < st_count(f); i++)
+            if (!used[i] && !ignorable(st_tensor_at(f, i)->name)) {
+                if (unknown++ < 5) fprintf(stderr, "note: %s: tensor %s is not used\n", wpath, st_tensor_at(f, i)->name);
+            }
+        if (unknown > 5) fprintf(stderr, "note: %s: %zu tensors not used in all\n", wpath, unknown);
+        if (fresh) fprintf(stderr, "note: %s: classification head initialised fresh (%d tensors)\n", wpath, fresh);
+    }
+    free(used);
+    if (rc == 0) o->upload(model_param_data(m), host, pt->total * sizeof *host);
+    free(host);
+    st_close(f);
+    if (rc != 0) { model_free(m); return NULL; }
+    return m;
+}
+
+static void write_config_json(json_w *w, const model_config *c, int mlm) {
+    /* keys sorted, as transformers writes them (json.dumps(sort_keys=True)) */
+    json_w_begin_object(w);
+    if (c->arch == ARCH_MOSAIC) { json_w_key(w, "alibi_starting_size"); json_w_int(w, c->alibi_starting_size); }
+    json_w_key(w, "architectures");
+    json_w_begin_array(w);
+    json_w_string(w, c->num_labels > 0 && !mlm ? "BertForSequenceClassification" : "BertForMaskedLM");
+    json_w_end_array(w);
+    json_w_key(w, "attention_probs_dropout_prob"); json_w_double(w, c->attn_dropout);
+    json_w_key(w, "bertc_arch"); json_w_string(w, config_arch_name(c->arch));
+    json_w_key(w, "classifier_dropout");
+    if (c->classifier_dropout < 0) json_w_null(w); else json_w_double(w, c->classifier_dropout);
+    json_w_key(w, "hidden_act"); json_w_string(w, "gelu");
+    json_w_key(w, "hidden_dropout_prob"); json_w_double(w, c->hidden_dropout);
+    json_w_key(w, "hidden_size"); json_w_int(w, c->hidden);
+    if (c->num_labels > 0) {
+        json_w_key(w, "id2label");
+        json_w_begin_object(w);
+        for (int i = 0; i < c->num_labels; i++) {
+            char k[32], v[40];
+            snprintf(k, sizeof k, "%d", i);
+            snprintf(v, sizeof v, "LABEL_%d", i);
+            json_w_key(w, k);
+            json_w_string(w, v);
+        }
+        json_w_end_object(w);
+    }
+    json_w_key(w, "initializer_range"); json_w_double(w, c->initializer_range);
+    json_w_key(w, "intermediate_size"); json_w_int(w, c->intermediate);
+    if (c->num_labels > 0) {
+        json_w_key(w, "label2id");
+        json_w_begin_object(w);
+        for (int i = 0; i < c->num_labels; i++) {
+            char k[40];
+            snprintf(k, sizeof k, "LABEL_%d", i);
+            json_w_key(w, k);
+            json_w_int(w, i);
+        }
+        json_w_end_object(w);
+    }
+    json_w_key(w, "layer_norm_eps"); json_w_double(w, c->layer_norm_eps);
+    json_w_key(w, "max_position_embeddings"); json_w_int(w, c->max_position);
+    json_w_key(w, "model_type"); json_w_string(w, "bert");
+    json_w_key(w, "num_attention_heads"); json_w_int(w, c->heads);
+    json_w_key(w, "num_hidden_layers"); json_w_int(w, c->layers);
+    json_w_key(w, "pad_token_id"); json_w_int(w, c->pad_token_id);
+    json_w_key(w, "tie_word_embeddings"); json_w_bool(w, 1);
+    json_w_key(w, "type_vocab_size"); json_w_int(w, c->type_vocab);
+    json_w_key(w, "vocab_size"); json_w_int(w, c->vocab_size);
+    json_w_end_object(w);
+}
+
+static int copy_file(const char *src, const char *dst) {
+    size_t n;
+    char *data = file_read_all(src, &n);
+    if (!data) return -1;
+    afile f;
+    int rc = afile_open(&f, dst);
+    if (rc == 0 && afile_write(&f, data, n) != 0) { afile_abort(&f); rc = -1; }
+    else if (rc == 0) rc = afile_commit(&f);
+    free(data);
+    return rc;
+}
+
+int checkpoint_save(model *m, const char *dir, const char *vocab_path) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set("%s: cannot create directory: %s", dir, strerror(errno));
+    const model_config *c = model_cfg(m);
+    const param_table *pt = model_params(m);
+    int mlm = params_find(pt, "cls.predictions.transform.dense.weight") >= 0;
+    char path[4096];
+    /* weights first: a directory with a config but no weights is worse than the reverse */
+    float *host = xmalloc(pt->total * sizeof *host);
+    model_ops(m)->download(host, model_param_data(m), pt->total * sizeof *host);
+    st_entry *e = xcalloc((size_t)pt->n, sizeof *e);
+    for (int i = 0; i < pt->n; i++)
+        e[i] = (st_entry){.name = pt->p[i].name, .dtype = ST_F32, .ndim = pt->p[i].ndim, .shape = pt->p[i].shape,
+                          .data = host + pt->p[i].offset};
+    st_meta meta = {.key = "format", .value = "pt"};
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    int rc = st_write(path, e, (size_t)pt->n, &meta, 1);
+    free(e);
+    free(host);
+    if (rc != 0) return -1;
+    json_w w;
+    json_w_init(&w, 2, 0);
+    write_config_json(&w, c, mlm);
+    size_t len;
+    const char *text = json_w_finish(&w, &len);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    afile f;
+    rc = text ? afile_open(&f, path) : -1;
+    if (rc == 0 && (afile_write(&f, text, len) || afile_write(&f, "\n", 1))) { afile_abort(&f); rc = -1; }
+    else if (rc == 0) rc = afile_commit(&f);
+    json_w_free(&w);
+    if (rc == 0 && vocab_path) {
+        snprintf(path, sizeof path, "%s/vocab.txt", dir);
+        rc = copy_file(vocab_path, path);
+    }
+    return rc;
+}

@@ -1,0 +1,28 @@
+/* checkpoint.h — model directories in the Hugging Face layout:
+ *   DIR/config.json        (HF BertConfig fields; MosaicBERT's extras)
+ *   DIR/model.safetensors  (HF state-dict names; the tied decoder matrix omitted)
+ *   DIR/vocab.txt          (when known)
+ * The architecture is told by tensor names (MosaicBERT has attention.self.Wqkv),
+ * sizes by tensor shapes (they win over config.json on conflict, as the spec asks). */
+#ifndef BERTC_CHECKPOINT_H
+#define BERTC_CHECKPOINT_H
+
+#include "model.h"
+
+typedef struct {
+    int need_mlm_head;   /* fail if the checkpoint has no MLM head */
+    int num_labels;      /* > 0: add a classification head (loaded if present, else fresh) */
+    int max_tokens, max_seqs;
+    uint64_t seed;       /* init of anything the checkpoint lacks */
+    int quiet;           /* no notes on stderr about ignored/fresh tensors */
+} checkpoint_opts;
+
+/* Loads DIR into a new model on backend o. NULL + err naming the file and tensor. */
+model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opts);
+/* Writes config.json + model.safetensors into DIR (created), atomically per file;
+ * copies vocab_path to DIR/vocab.txt when given. */
+int checkpoint_save(model *m, const char *dir, const char *vocab_path);
+/* Reads config.json of DIR into c (fields absent keep c's values). */
+int config_read_json(const char *path, model_config *c);
+
+#endif

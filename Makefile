@@ -12,7 +12,7 @@ CFLAGS  += -I$(BLAS_INC)
 LDLIBS  := $(BLAS_DIR)/libopenblas.a -lz -lm -pthread -fopenmp
 BUILD   := build
 
-LIB_SRC  := $(sort $(wildcard src/*/*.c))
+LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*/*.c))
 LIB_SRC  := $(filter-out src/cli/%,$(LIB_SRC))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))

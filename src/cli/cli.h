@@ -9,6 +9,8 @@ int cmd_encode(int argc, char **argv);   /* text → token ids (inspection, pari
 int cmd_vocab(int argc, char **argv);    /* train a WordPiece vocabulary */
 int cmd_tokenize(int argc, char **argv); /* corpus → token shards */
 int cmd_info(int argc, char **argv);     /* print a shard's or safetensors file's header */
+int cmd_fill_mask(int argc, char **argv); /* top-k predictions for [MASK] tokens */
+int cmd_bench(int argc, char **argv);    /* model throughput */
 
 /* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);

@@ -16,6 +16,8 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "turn text files into token shards"},
     {"encode", cmd_encode, "print the token ids of texts (one per line)"},
     {"info", cmd_info, "print the header of a token shard or safetensors file"},
+    {"fill-mask", cmd_fill_mask, "predict the tokens behind [MASK] with a model"},
+    {"bench", cmd_bench, "time the model on random tokens"},
 };
 
 static void usage(FILE *out) {

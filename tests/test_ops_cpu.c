@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/backend/cpu/cpu.h"
 #include "../src/backend/ops.h"
 #include "../src/core/err.h"
 #include "../src/core/rng.h"
@@ -255,6 +256,41 @@ TEST(ops_gelu_values) {
     float dpre[2] = {0, 0}, one[2] = {1, 1};
     ops_cpu()->act_bwd(dpre, one, pre, 2, ACT_GELU);
     EXPECT(fabs(dpre[0] - (0.841344746068543 + 0.241970724519143)) < 1e-6);
+}
+
+/* GELU and GELU' of the ops (the run-time dispatched kernels) on a dense grid,
+ * element by element against erfc in double: relative error, so the negative
+ * tail is held to it too. */
+TEST(ops_gelu_accuracy) {
+    int n = 280001;
+    float *x = xmalloc(sizeof(float) * n), *y = zeros(n), *pre = zeros(n), *d = zeros(n), *one = xmalloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) x[i] = -14.0f + 28.0f * (float)i / (float)(n - 1), one[i] = 1.0f;
+    float w = 1.0f;
+    ops_cpu()->matmul_fwd(y, pre, x, &w, NULL, n, 1, 1, ACT_GELU);
+    ops_cpu()->act_bwd(d, one, pre, (size_t)n, ACT_GELU);
+    int bad = 0, badg = 0;
+    for (int i = 0; i < n; i++) {
+        double X = x[i], cdf = 0.5 * erfc(-X / sqrt(2.0)), ref = X * cdf;
+        double g = cdf + X * exp(-0.5 * X * X) / sqrt(2.0 * M_PI);
+        /* relative where GELU is a normal float; below that, tiny is enough */
+        double tol = fabs(ref) > 1e-30 ? 1e-6 * fabs(ref) : 1e-30;
+        if (fabs(y[i] - ref) > tol && bad++ < 3) EXPECT_MSG(0, "GELU(%.9g) = %.9g, want %.9g", X, y[i], ref);
+        if (fabs(d[i] - g) > 1e-6 * fabs(g) + 2e-7 && badg++ < 3) EXPECT_MSG(0, "GELU'(%.9g) = %.9g, want %.9g", X, d[i], g);
+    }
+    free(x), free(y), free(pre), free(d), free(one);
+}
+
+/* The vectorisable e^x of the softmax loops: ≤ 2 ulp on [−87, 88], 0 below. */
+TEST(ops_exp_accuracy) {
+    double worst = 0.0;
+    for (int i = 0; i <= 1000000; i++) {
+        float t = -87.0f + 175.0f * (float)i / 1e6f;
+        double r = exp((double)t), e = fabs(cpu_exp(t) - r) / r;
+        if (e > worst) worst = e;
+    }
+    EXPECT_MSG(worst <= 2 * 5.97e-8, "relative error %.3g", worst);
+    EXPECT(cpu_exp(-88.0f) == 0.0f && cpu_exp(-1e4f) == 0.0f && cpu_exp(-INFINITY) == 0.0f);
+    EXPECT(cpu_exp(0.0f) == 1.0f);
 }
 
 /* ---- LayerNorm --------------------------------------------------------------------- */

@@ -12,6 +12,11 @@
  * Determinism: a query row's result depends only on its own scores, and the
  * backward runs the row blocks of one (sequence, head) in order inside one
  * task (dK, dV accumulate over them), so no thread count changes a bit. */
+/* Comparisons in the vectorised loops (cpu_exp's clamp) need no FP exception
+ * semantics; without this GCC will not if-convert them. Values are unchanged. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <cblas.h>
 #undef I /* <complex.h>, pulled in by cblas.h, defines I; ops.h uses it as a name */
 #include <math.h>
@@ -42,17 +47,66 @@ static int make_blocks(const int32_t *cu, int B, int max_seqlen, qblock **out) {
     return n;
 }
 
+/* ---- row kernels (vectorised) ---- */
+
+/* s[j] −= slope·|i − j| */
+CPU_VEC static void row_alibi(float *s, int L, int i, float sl) {
+#pragma omp simd
+    for (int j = 0; j < L; j++) s[j] -= sl * fabsf((float)(i - j));
+}
+
+/* s ← e^(s − max s); returns max s and (in *sum) Σ e^(s − max s), summed in double. */
+CPU_VEC static float row_exp_max(float *s, int L, double *sum_out) {
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int j = 0; j < L; j++) mx = s[j] > mx ? s[j] : mx;
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < L; j++) {
+        float e = cpu_exp(s[j] - mx);
+        s[j] = e;
+        sum += e;
+    }
+    *sum_out = sum;
+    return mx;
+}
+
+/* s[j] *= a (· m[j] when m) */
+CPU_VEC static void row_scale(float *s, const float *m, int L, float a) {
+    if (m) {
+#pragma omp simd
+        for (int j = 0; j < L; j++) s[j] *= a * m[j];
+    } else {
+#pragma omp simd
+        for (int j = 0; j < L; j++) s[j] *= a;
+    }
+}
+
+/* p ← e^(p − l) */
+CPU_VEC static void row_exp_shift(float *p, int L, float l) {
+#pragma omp simd
+    for (int j = 0; j < L; j++) p[j] = cpu_exp(p[j] - l);
+}
+
+/* With dropout: pd = p ⊙ m, dp ⊙= m. Then dS: dp ← p ⊙ (dp − D). */
+CPU_VEC static void row_dscores(float *dp, float *pd, const float *p, const float *m, int L, float D) {
+    if (m) {
+#pragma omp simd
+        for (int j = 0; j < L; j++) {
+            pd[j] = p[j] * m[j];
+            dp[j] *= m[j];
+        }
+    }
+#pragma omp simd
+    for (int j = 0; j < L; j++) dp[j] = p[j] * (dp[j] - D);
+}
+
 /* S (nq, L) = scale·Q_blk·Kᵀ − slope·|i − j| for query rows i0 … i0+nq−1. */
 static void scores(float *S, const float *q, const float *k, int ld, int nq, int L, int dh, float scale, int i0,
                    const float *slope) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, L, dh, scale, q, ld, k, ld, 0.0f, S, L);
     if (!slope) return;
-    float sl = *slope;
-    for (int r = 0; r < nq; r++) {
-        float *s = S + (size_t)r * L;
-        int i = i0 + r;
-        for (int j = 0; j < L; j++) s[j] -= sl * (float)abs(i - j);
-    }
+    for (int r = 0; r < nq; r++) row_alibi(S + (size_t)r * L, L, i0 + r, *slope);
 }
 
 void cpu_attention_fwd(void *out_, float *lse, const void *qkv_, const int32_t *cu, int B, int T, int max_seqlen,
@@ -66,6 +120,7 @@ void cpu_attention_fwd(void *out_, float *lse, const void *qkv_, const int32_t *
     long ntask = (long)nblk * nh;
     double work = 0.0; /* multiply-adds of the two products */
     for (int b = 0; b < B; b++) work += 2.0 * (cu[b + 1] - cu[b]) * (double)(cu[b + 1] - cu[b]) * C;
+    (void)work; /* unused without OpenMP */
 #pragma omp parallel if (work >= CPU_PAR_MIN * 64.0)
     {
         float *S = xmalloc(sizeof(float) * (size_t)BR * (size_t)(max_seqlen > 0 ? max_seqlen : 1)); /* (BR, L) */
@@ -77,23 +132,17 @@ void cpu_attention_fwd(void *out_, float *lse, const void *qkv_, const int32_t *
             const float *Q = qkv + (size_t)r0 * ld + (size_t)h * dh, *K = Q + C, *V = Q + 2 * C;
             scores(S, Q + (size_t)i0 * ld, K, ld, nq, L, dh, scale, i0, slopes ? slopes + h : NULL);
             for (int r = 0; r < nq; r++) {
-                float *s = S + (size_t)r * L, mx = -INFINITY;
-                for (int j = 0; j < L; j++) mx = s[j] > mx ? s[j] : mx;
-                double sum = 0.0;
-                for (int j = 0; j < L; j++) {
-                    s[j] = expf(s[j] - mx);
-                    sum += s[j];
-                }
+                float *s = S + (size_t)r * L;
+                double sum;
+                float mx = row_exp_max(s, L, &sum);
                 size_t ti = (size_t)r0 + (size_t)(i0 + r);
                 lse[(size_t)h * T + ti] = (float)((double)mx + log(sum));
                 float inv = (float)(1.0 / sum);
                 if (m) { /* P' = P ⊙ mask / (1 − p), element index ((h·T + t_i)·max_seqlen + j) */
                     cpu_dropout_mask(m, ((uint64_t)h * (uint64_t)T + ti) * (uint64_t)max_seqlen, (size_t)L, key,
                                      p_drop, keep_scale);
-                    for (int j = 0; j < L; j++) s[j] *= inv * m[j];
-                } else {
-                    for (int j = 0; j < L; j++) s[j] *= inv;
                 }
+                row_scale(s, m, L, inv);
             }
             /* out_blk (nq, dh) = P' (nq, L) · V (L, dh) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dh, L, 1.0f, S, L, V, ld, 0.0f,
@@ -115,6 +164,7 @@ void cpu_attention_bwd(void *dqkv_, const void *dout_, const void *out_, const f
     for (int b = 0; b < B; b++) CHECK(cu[b + 1] - cu[b] >= 0 && cu[b + 1] - cu[b] <= max_seqlen, "attention: bad cu_seqlens");
     double work = 0.0;
     for (int b = 0; b < B; b++) work += 4.0 * (cu[b + 1] - cu[b]) * (double)(cu[b + 1] - cu[b]) * C;
+    (void)work;
     long ntask = (long)B * nh;
     size_t Lmax = (size_t)(max_seqlen > 0 ? max_seqlen : 1);
 #pragma omp parallel if (work >= CPU_PAR_MIN * 64.0)
@@ -140,20 +190,14 @@ void cpu_attention_bwd(void *dqkv_, const void *dout_, const void *out_, const f
                 for (int r = 0; r < nq; r++) {
                     size_t ti = (size_t)r0 + (size_t)(i0 + r);
                     float l = lse[(size_t)h * T + ti], *p = P + (size_t)r * L, *dp = dP + (size_t)r * L;
-                    for (int j = 0; j < L; j++) p[j] = expf(p[j] - l);
+                    row_exp_shift(p, L, l);
                     double d = 0.0;
                     for (int e = 0; e < dh; e++) d += (double)dO[(size_t)r * C + e] * O[(size_t)r * C + e];
                     D[r] = (float)d;
-                    if (m) {
+                    if (m)
                         cpu_dropout_mask(m, ((uint64_t)h * (uint64_t)T + ti) * (uint64_t)max_seqlen, (size_t)L, key,
                                          p_drop, keep_scale);
-                        float *pd = Pd + (size_t)r * L;
-                        for (int j = 0; j < L; j++) {
-                            pd[j] = p[j] * m[j];
-                            dp[j] *= m[j];
-                        }
-                    }
-                    for (int j = 0; j < L; j++) dp[j] = p[j] * (dp[j] - D[r]); /* dS */
+                    row_dscores(dp, m ? Pd + (size_t)r * L : NULL, p, m, L, D[r]);
                 }
                 /* dV (L, dh) += P'ᵀ · dO */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, dh, nq, 1.0f, Pd ? Pd : P, L, dO, C, 1.0f, dV,

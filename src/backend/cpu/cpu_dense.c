@@ -4,6 +4,11 @@
  * Column sums (bias and LayerNorm parameter gradients) run in parallel over
  * column blocks and sequentially over rows, in double, so they are the same
  * bits for any thread count. */
+/* Comparisons in the vectorised loops (cpu_exp's clamp, cpu_phi's sign) need no
+ * FP exception semantics; without this GCC will not if-convert them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <cblas.h>
 #undef I /* <complex.h>, pulled in by cblas.h, defines I; ops.h uses it as a name */
 #include <math.h>
@@ -17,6 +22,22 @@
 
 /* ---- dense layers ---------------------------------------------------------------- */
 
+/* One row of the epilogue: d += b (when b); o = act(d). */
+CPU_VEC static void row_bias_act(float *d, float *o, const float *b, int n, act_fn act) {
+    if (b) {
+#pragma omp simd
+        for (int j = 0; j < n; j++) d[j] += b[j];
+    }
+    if (act == ACT_GELU) {
+#pragma omp simd
+        for (int j = 0; j < n; j++) o[j] = cpu_gelu(d[j]);
+    } else if (act == ACT_TANH) {
+        for (int j = 0; j < n; j++) o[j] = tanhf(d[j]); /* the pooler only: not worth vectorising */
+    } else if (o != d) {
+        memcpy(o, d, sizeof(float) * (size_t)n);
+    }
+}
+
 void cpu_matmul_fwd(void *out_, void *pre_, const void *inp, const float *w, const float *b, int N, int C, int OC,
                     act_fn act) {
     float *out = out_, *pre = pre_;
@@ -26,16 +47,7 @@ void cpu_matmul_fwd(void *out_, void *pre_, const void *inp, const float *w, con
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, 0.0f, dst, OC);
     if (!b && act == ACT_NONE && dst == out) return;
 #pragma omp parallel for schedule(static) if ((size_t)N * OC >= CPU_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        float *d = dst + (size_t)n * OC, *o = out + (size_t)n * OC;
-        if (b)
-            for (int j = 0; j < OC; j++) d[j] += b[j];
-        switch (act) {
-        case ACT_GELU: for (int j = 0; j < OC; j++) o[j] = cpu_gelu(d[j]); break;
-        case ACT_TANH: for (int j = 0; j < OC; j++) o[j] = tanhf(d[j]); break;
-        default: if (o != d) memcpy(o, d, sizeof(float) * (size_t)OC); break;
-        }
-    }
+    for (int n = 0; n < N; n++) row_bias_act(dst + (size_t)n * OC, out + (size_t)n * OC, b, OC, act);
 }
 
 /* db[c] += Σ_n x[n, c] over columns [c0, c1), rows in order, in double. */
@@ -65,40 +77,58 @@ void cpu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const vo
     }
 }
 
+/* dpre += dout ⊙ act'(pre) over n elements. */
+CPU_VEC static void vec_act_bwd(float *dpre, const float *dout, const float *pre, size_t n, act_fn act) {
+    if (act == ACT_GELU) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dpre[i] += dout[i] * cpu_gelu_grad(pre[i]);
+    } else if (act == ACT_TANH) {
+        for (size_t i = 0; i < n; i++) {
+            float t = tanhf(pre[i]);
+            dpre[i] += dout[i] * (1.0f - t * t);
+        }
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) dpre[i] += dout[i];
+    }
+}
+
 void cpu_act_bwd(void *dpre_, const void *dout_, const void *pre_, size_t n, act_fn act) {
     float *dpre = dpre_;
     const float *dout = dout_, *pre = pre_;
     size_t nchunk = (n + ELEM_CHUNK - 1) / ELEM_CHUNK;
 #pragma omp parallel for schedule(static) if (n >= CPU_PAR_MIN)
     for (size_t ch = 0; ch < nchunk; ch++) {
-        size_t i0 = ch * ELEM_CHUNK, i1 = n - i0 < ELEM_CHUNK ? n : i0 + ELEM_CHUNK;
-        switch (act) {
-        case ACT_GELU:
-            for (size_t i = i0; i < i1; i++) dpre[i] += dout[i] * cpu_gelu_grad(pre[i]);
-            break;
-        case ACT_TANH:
-            for (size_t i = i0; i < i1; i++) {
-                float t = tanhf(pre[i]);
-                dpre[i] += dout[i] * (1.0f - t * t);
-            }
-            break;
-        default:
-            for (size_t i = i0; i < i1; i++) dpre[i] += dout[i];
-            break;
-        }
+        size_t i0 = ch * ELEM_CHUNK, len = n - i0 < ELEM_CHUNK ? n - i0 : ELEM_CHUNK;
+        vec_act_bwd(dpre + i0, dout + i0, pre ? pre + i0 : NULL, len, act);
     }
 }
 
 /* ---- gated linear unit ---------------------------------------------------------- */
+
+/* o = GELU(g) ⊙ v */
+CPU_VEC static void row_glu(float *o, const float *g, const float *v, int I) {
+#pragma omp simd
+    for (int j = 0; j < I; j++) o[j] = cpu_gelu(g[j]) * v[j];
+}
+
+/* dg += d ⊙ v ⊙ GELU'(g); dv += d ⊙ GELU(g) */
+CPU_VEC static void row_glu_bwd(float *dg, float *dv, const float *d, const float *g, const float *v, int I) {
+#pragma omp simd
+    for (int j = 0; j < I; j++) {
+        float gauss, cdf = cpu_phi(g[j], &gauss);
+        dg[j] += d[j] * v[j] * (cdf + g[j] * (0.39894228040143268f * gauss));
+        dv[j] += d[j] * (g[j] * cdf);
+    }
+}
 
 void cpu_glu_fwd(void *out_, const void *u_, int N, int I) {
     float *out = out_;
     const float *u = u_;
 #pragma omp parallel for schedule(static) if ((size_t)N * I >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        const float *g = u + (size_t)n * 2 * I, *v = g + I; /* gated half, linear half */
-        float *o = out + (size_t)n * I;
-        for (int j = 0; j < I; j++) o[j] = cpu_gelu(g[j]) * v[j];
+        const float *g = u + (size_t)n * 2 * I; /* gated half, then linear half */
+        row_glu(out + (size_t)n * I, g, g + I, I);
     }
 }
 
@@ -107,12 +137,9 @@ void cpu_glu_bwd(void *du_, const void *dout_, const void *u_, int N, int I) {
     const float *dout = dout_, *u = u_;
 #pragma omp parallel for schedule(static) if ((size_t)N * I >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        const float *g = u + (size_t)n * 2 * I, *v = g + I, *d = dout + (size_t)n * I;
-        float *dg = du + (size_t)n * 2 * I, *dv = dg + I;
-        for (int j = 0; j < I; j++) {
-            dg[j] += d[j] * v[j] * cpu_gelu_grad(g[j]);
-            dv[j] += d[j] * cpu_gelu(g[j]);
-        }
+        const float *g = u + (size_t)n * 2 * I;
+        float *dg = du + (size_t)n * 2 * I;
+        row_glu_bwd(dg, dg + I, dout + (size_t)n * I, g, g + I, I);
     }
 }
 

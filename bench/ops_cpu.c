@@ -67,6 +67,28 @@ static void bench_attention(int B, int L, int nh, int dh, float p) {
     o->free(qkv), o->free(out), o->free(lse), o->free(dqkv), free(cu);
 }
 
+static void bench_rows(void) {
+    const ops *o = ops_cpu();
+    int N = 4096, C = 768, M = 640, V = 30528;
+    float *x = filled((size_t)N * C, 20), *res = filled((size_t)N * C, 21), *g = filled(C, 22), *b = filled(C, 23);
+    float *out = filled((size_t)N * C, 24), *s = filled((size_t)N * C, 25), *mean = filled(N, 26), *rstd = filled(N, 27);
+    float *dg = filled(C, 28), *db = filled(C, 29), *ds = filled((size_t)N * C, 30);
+    double t1 = BEST(5, o->layernorm_fwd(out, s, mean, rstd, x, res, g, b, N, C, 1e-12f));
+    double t2 = BEST(5, o->layernorm_bwd(ds, dg, db, x, s, g, mean, rstd, N, C));
+    printf("layernorm N=%d C=%d: fwd %.2f ms, bwd %.2f ms\n", N, C, t1 * 1e3, t2 * 1e3);
+    float *u = filled((size_t)N * 2 * 3072 / 4, 31), *h = filled((size_t)N * 3072 / 4, 32);
+    double t3 = BEST(5, o->glu_fwd(h, u, N / 4, 3072));
+    printf("glu N=%d I=3072: fwd %.2f ms\n", N / 4, t3 * 1e3);
+    float *logits = filled((size_t)M * V, 33), *loss = filled(M, 34), *lse = filled(M, 35), *dl = filled((size_t)M * V, 36);
+    int32_t *tg = calloc(M, sizeof(int32_t));
+    double t4 = BEST(5, o->xent_fwd(loss, lse, logits, tg, M, V));
+    double t5 = BEST(5, o->xent_bwd(dl, logits, lse, tg, 1.0f / M, M, V));
+    printf("xent M=%d V=%d: fwd %.2f ms, bwd %.2f ms\n", M, V, t4 * 1e3, t5 * 1e3);
+    o->free(x), o->free(res), o->free(g), o->free(b), o->free(out), o->free(s), o->free(mean), o->free(rstd);
+    o->free(dg), o->free(db), o->free(ds), o->free(u), o->free(h), o->free(logits), o->free(loss), o->free(lse);
+    o->free(dl), free(tg);
+}
+
 int main(void) {
     printf("threads: %d\n", omp_get_max_threads());
     bench_matmul(2048, 768, 3072);
@@ -74,5 +96,6 @@ int main(void) {
     bench_attention(1, 2048, 12, 64, 0.0f);
     bench_attention(32, 128, 12, 64, 0.0f);
     bench_attention(32, 128, 12, 64, 0.1f);
+    bench_rows();
     return 0;
 }

@@ -365,6 +365,16 @@ TEST(ops_layernorm) {
         for (int k = 0; k < c.C; k++) ref[i * c.C + k] = ((double)c.x[i * c.C + k] - mu) * r * c.g[k] + c.b[k];
     }
     EXPECT_CLOSE(y, ref, n, 1e-6);
+    /* no residual but s_out given: s = x */
+    float *s2 = zeros(n);
+    o->layernorm_fwd(c.out, s2, c.mean, c.rstd, c.x, NULL, c.g, c.b, c.N, c.C, 1e-12f);
+    EXPECT(memcmp(s2, c.x, sizeof(float) * n) == 0);
+    EXPECT_CLOSE(c.out, ref, n, 1e-6);
+    free(s2);
+    /* residual without s_out (not needed by ops.h, accepted) */
+    ln_loss(&c);
+    o->layernorm_fwd(y, NULL, c.mean, c.rstd, c.x, c.res, c.g, c.b, c.N, c.C, c.eps);
+    EXPECT(memcmp(y, c.out, sizeof(float) * n) == 0);
     /* out aliasing res */
     memcpy(y, c.res, sizeof(float) * n);
     o->layernorm_fwd(y, c.s, c.mean, c.rstd, c.x, y, c.g, c.b, c.N, c.C, c.eps);

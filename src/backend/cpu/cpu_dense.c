@@ -145,37 +145,81 @@ void cpu_glu_bwd(void *du_, const void *dout_, const void *u_, int N, int I) {
 
 /* ---- residual + LayerNorm ---------------------------------------------------------- */
 
-/* Two passes in double (mean, then biased variance), then one pass that writes
- * s and out element by element, so out may alias x or res. rstd = 1/√(var + eps)
- * as in PyTorch. */
+/* One row: s = x + res (res may be NULL); mean and biased variance in double,
+ * two passes; rstd = 1/√(var + eps) as in PyTorch; then s and out written
+ * element by element, so out may alias x or res. */
+CPU_VEC static void row_layernorm(float *o, float *so, float *mean, float *rstd, const float *x, const float *res,
+                                  const float *g, const float *b, int C, float eps) {
+    double sum = 0.0, var = 0.0;
+    if (res) {
+#pragma omp simd reduction(+ : sum)
+        for (int c = 0; c < C; c++) sum += x[c] + res[c];
+    } else {
+#pragma omp simd reduction(+ : sum)
+        for (int c = 0; c < C; c++) sum += x[c];
+    }
+    double mu = sum / C;
+    if (res) {
+#pragma omp simd reduction(+ : var)
+        for (int c = 0; c < C; c++) {
+            double d = (double)(x[c] + res[c]) - mu;
+            var += d * d;
+        }
+    } else {
+#pragma omp simd reduction(+ : var)
+        for (int c = 0; c < C; c++) {
+            double d = (double)x[c] - mu;
+            var += d * d;
+        }
+    }
+    float m = (float)mu, r = (float)(1.0 / sqrt(var / C + (double)eps));
+    *mean = m;
+    *rstd = r;
+    if (res && so) {
+#pragma omp simd
+        for (int c = 0; c < C; c++) {
+            float s = x[c] + res[c];
+            so[c] = s;
+            o[c] = (s - m) * r * g[c] + b[c];
+        }
+    } else if (res) {
+#pragma omp simd
+        for (int c = 0; c < C; c++) o[c] = (x[c] + res[c] - m) * r * g[c] + b[c];
+    } else {
+        if (so && so != x) memcpy(so, x, sizeof(float) * (size_t)C);
+#pragma omp simd
+        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * r * g[c] + b[c];
+    }
+}
+
 void cpu_layernorm_fwd(void *out_, void *s_out_, float *mean, float *rstd, const void *x_, const void *res_,
                        const float *g, const float *b, int N, int C, float eps) {
     float *out = out_, *s_out = s_out_;
     const float *x = x_, *res = res_;
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
-        const float *xr = x + (size_t)n * C, *rr = res ? res + (size_t)n * C : NULL;
-        double sum = 0.0;
-        for (int c = 0; c < C; c++) sum += rr ? xr[c] + rr[c] : xr[c];
-        double mu = sum / C, var = 0.0;
-        for (int c = 0; c < C; c++) {
-            double d = (double)(rr ? xr[c] + rr[c] : xr[c]) - mu;
-            var += d * d;
-        }
-        var /= C;
-        float m = (float)mu, r = (float)(1.0 / sqrt(var + (double)eps));
-        mean[n] = m;
-        rstd[n] = r;
-        float *o = out + (size_t)n * C, *so = s_out ? s_out + (size_t)n * C : NULL;
-        for (int c = 0; c < C; c++) {
-            float s = rr ? xr[c] + rr[c] : xr[c];
-            if (so) so[c] = s;
-            o[c] = (s - m) * r * g[c] + b[c];
-        }
+        size_t off = (size_t)n * C;
+        row_layernorm(out + off, s_out ? s_out + off : NULL, mean + n, rstd + n, x + off, res ? res + off : NULL, g, b,
+                      C, eps);
     }
 }
 
 /* ds += rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂)), dx̂ = dout ⊙ g (PyTorch's formula). */
+/* One row of ds += rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂)), dx̂ = dout ⊙ g. */
+CPU_VEC static void row_layernorm_bwd(float *ds, const float *dy, const float *s, const float *g, float m, float r,
+                                      int C) {
+    double a = 0.0, bsum = 0.0;
+#pragma omp simd reduction(+ : a, bsum)
+    for (int c = 0; c < C; c++) {
+        float dxh = dy[c] * g[c];
+        a += dxh;
+        bsum += (double)dxh * ((s[c] - m) * r);
+    }
+    float ma = (float)(a / C), mb = (float)(bsum / C);
+#pragma omp simd
+    for (int c = 0; c < C; c++) ds[c] += r * (dy[c] * g[c] - ma - (s[c] - m) * r * mb);
+}
+
 void cpu_layernorm_bwd(void *ds_, float *dg, float *db, const void *dout_, const void *s_, const float *g,
                        const float *mean, const float *rstd, int N, int C) {
     float *ds = ds_;
@@ -183,20 +227,11 @@ void cpu_layernorm_bwd(void *ds_, float *dg, float *db, const void *dout_, const
     if (ds) {
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= CPU_PAR_MIN)
         for (int n = 0; n < N; n++) {
-            const float *dy = dout + (size_t)n * C, *sr = s + (size_t)n * C;
-            float m = mean[n], r = rstd[n];
-            double a = 0.0, bsum = 0.0;
-            for (int c = 0; c < C; c++) {
-                float dxh = dy[c] * g[c];
-                a += dxh;
-                bsum += (double)dxh * ((sr[c] - m) * r);
-            }
-            float ma = (float)(a / C), mb = (float)(bsum / C);
-            float *d = ds + (size_t)n * C;
-            for (int c = 0; c < C; c++) d[c] += r * (dy[c] * g[c] - ma - (sr[c] - m) * r * mb);
+            size_t off = (size_t)n * C;
+            row_layernorm_bwd(ds + off, dout + off, s + off, g, mean[n], rstd[n], C);
         }
     }
-    if (dg || db) {
+    if (dg || db) { /* column blocks in parallel, rows in order, in double */
         int nblk = (C + COL_BLOCK - 1) / COL_BLOCK;
 #pragma omp parallel for schedule(static) if ((size_t)N * C >= CPU_PAR_MIN)
         for (int k = 0; k < nblk; k++) {

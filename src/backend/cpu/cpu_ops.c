@@ -4,6 +4,11 @@
  * Reductions whose terms come from many rows (embedding and scatter gradients)
  * run in parallel over column blocks and sequentially over rows, so every sum
  * is taken in row order whatever the thread count: no atomics, no races. */
+/* Comparisons in the vectorised loops (cpu_exp's clamp) need no FP exception
+ * semantics; without this GCC will not if-convert them. Values are unchanged. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,16 +164,29 @@ void cpu_dropout_bwd(void *din_, const void *dout_, size_t n, float p, rng_key k
 
 /* ---- softmax cross-entropy ------------------------------------------------------ */
 
+/* log Σ_v e^(x_v), the max subtracted first, the sum in double. */
+CPU_VEC static double row_logsumexp(const float *x, int V) {
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int v = 0; v < V; v++) sum += cpu_exp(x[v] - mx);
+    return (double)mx + log(sum);
+}
+
+/* d += scale · e^(x − l) */
+CPU_VEC static void row_softmax_add(float *d, const float *x, int V, float l, float scale) {
+#pragma omp simd
+    for (int v = 0; v < V; v++) d[v] += scale * cpu_exp(x[v] - l);
+}
+
 void cpu_xent_fwd(float *loss, float *lse, const void *logits_, const int32_t *targets, int M, int V) {
     const float *logits = logits_;
 #pragma omp parallel for schedule(static) if ((size_t)M * V >= CPU_PAR_MIN)
     for (int m = 0; m < M; m++) {
         const float *x = logits + (size_t)m * V;
-        float mx = -INFINITY;
-        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-        double sum = 0.0; /* Σ exp(x − max), accumulated in double */
-        for (int v = 0; v < V; v++) sum += expf(x[v] - mx);
-        double l = (double)mx + log(sum);
+        double l = row_logsumexp(x, V);
         lse[m] = (float)l;
         loss[m] = (float)(l - (double)x[targets[m]]);
     }
@@ -180,9 +198,8 @@ void cpu_xent_bwd(void *dlogits_, const void *logits_, const float *lse, const i
     const float *logits = logits_;
 #pragma omp parallel for schedule(static) if ((size_t)M * V >= CPU_PAR_MIN)
     for (int m = 0; m < M; m++) {
-        const float *x = logits + (size_t)m * V;
-        float *d = dlogits + (size_t)m * V, l = lse[m];
-        for (int v = 0; v < V; v++) d[v] += scale * expf(x[v] - l);
+        float *d = dlogits + (size_t)m * V;
+        row_softmax_add(d, logits + (size_t)m * V, V, lse[m], scale);
         d[targets[m]] -= scale;
     }
 }

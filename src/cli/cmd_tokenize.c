@@ -277,7 +277,11 @@ static void progress(int quiet, int final, uint64_t docs, uint64_t tokens, uint6
 }
 
 static int run(const tokenize_args *a) {
-    tokenizer *tok = tok_load(a->vocab, a->norm_set || !strstr(a->vocab, ".json") ? &a->norm : NULL);
+    size_t vl = strlen(a->vocab);
+    if (a->norm_set && vl > 5 && !strcmp(a->vocab + vl - 5, ".json"))
+        return err_set("%s: normalizer flags (--no-lowercase …) apply to a vocab.txt; a tokenizer.json carries its own "
+                       "normalizer settings", a->vocab);
+    tokenizer *tok = tok_load(a->vocab, &a->norm);
     if (!tok) return -1;
     size_t V = tok_vocab_size(tok);
     const char **tokens = xmalloc(V * sizeof *tokens);

@@ -747,6 +747,15 @@ static float *run_all(int threads, size_t *n) {
     o->act_bwd(dpre, r, pre, (size_t)N * OC, ACT_GELU);
     o->matmul_bwd(dx, dw, db, dpre, x, w, N, C, OC);
     KEEP(dx, (size_t)N * C); KEEP(dw, (size_t)OC * C); KEEP(db, OC);
+    { /* odd sizes: OpenBLAS edge tiles, split differently for each thread count */
+        int n2 = 333, c2 = 257, oc2 = 517;
+        float *x2 = randn((size_t)n2 * c2, 98, 1), *w2 = randn((size_t)oc2 * c2, 99, 0.1f), *o2 = zeros((size_t)n2 * oc2);
+        float *dx2 = zeros((size_t)n2 * c2), *dw2 = zeros((size_t)oc2 * c2), *db2 = zeros(oc2), *b2 = randn(oc2, 100, 1);
+        o->matmul_fwd(o2, NULL, x2, w2, b2, n2, c2, oc2, ACT_NONE);
+        o->matmul_bwd(dx2, dw2, db2, o2, x2, w2, n2, c2, oc2);
+        KEEP(o2, (size_t)n2 * oc2); KEEP(dx2, (size_t)n2 * c2); KEEP(dw2, (size_t)oc2 * c2); KEEP(db2, oc2);
+        free(x2), free(w2), free(o2), free(dx2), free(dw2), free(db2), free(b2);
+    }
     /* LayerNorm */
     float *g = randn(C, 94, 1), *bb = randn(C, 95, 1), *y = zeros((size_t)N * C), *s = zeros((size_t)N * C);
     float *mean = zeros(N), *rstd = zeros(N), *ds = zeros((size_t)N * C), *dg = zeros(C), *dbb = zeros(C);

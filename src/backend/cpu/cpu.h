@@ -10,6 +10,19 @@
 
 #include "../ops.h"
 
+/* OpenBLAS runs a gemm whose m·n·k is at most this on one thread
+ * (SMP_THRESHOLD_MIN 65536 × GEMM_MULTITHREAD_THRESHOLD 4, the default build);
+ * inside an active OpenMP parallel region it always runs on one thread. Its
+ * own threading splits C differently for each thread count, and the split
+ * changes the bits (edge tiles), so larger products go through cpu_gemm. */
+#define CPU_BLAS_SERIAL_MNK 262144.0
+
+/* C (M,N) = alpha·op(A)·op(B) + beta·C, row-major, as cblas_sgemm; computed
+ * over fixed tiles of C, in parallel, one single-threaded sgemm per tile, so
+ * the result depends on the shapes only, never on the thread count. */
+void cpu_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
+
 /* Hot elementwise loops are compiled for AVX-512 and AVX2 too and picked at
  * run time (the build targets baseline x86-64). Results stay independent of
  * the thread count; they may differ in the last bits between CPU kinds. */

@@ -120,8 +120,10 @@ void cpu_attention_fwd(void *out_, float *lse, const void *qkv_, const int32_t *
     long ntask = (long)nblk * nh;
     double work = 0.0; /* multiply-adds of the two products */
     for (int b = 0; b < B; b++) work += 2.0 * (cu[b + 1] - cu[b]) * (double)(cu[b + 1] - cu[b]) * C;
-    (void)work; /* unused without OpenMP */
-#pragma omp parallel if (work >= CPU_PAR_MIN * 64.0)
+    /* A serial run must keep every sgemm below OpenBLAS's threading threshold (cpu.h). */
+    int big = (double)BR * max_seqlen * dh > CPU_BLAS_SERIAL_MNK;
+    (void)work, (void)big; /* unused without OpenMP */
+#pragma omp parallel if (work >= CPU_PAR_MIN * 64.0 || big)
     {
         float *S = xmalloc(sizeof(float) * (size_t)BR * (size_t)(max_seqlen > 0 ? max_seqlen : 1)); /* (BR, L) */
         float *m = p_drop > 0.0f ? xmalloc(sizeof(float) * (size_t)(max_seqlen > 0 ? max_seqlen : 1)) : NULL;
@@ -164,10 +166,11 @@ void cpu_attention_bwd(void *dqkv_, const void *dout_, const void *out_, const f
     for (int b = 0; b < B; b++) CHECK(cu[b + 1] - cu[b] >= 0 && cu[b + 1] - cu[b] <= max_seqlen, "attention: bad cu_seqlens");
     double work = 0.0;
     for (int b = 0; b < B; b++) work += 4.0 * (cu[b + 1] - cu[b]) * (double)(cu[b + 1] - cu[b]) * C;
-    (void)work;
+    int big = (double)BR * max_seqlen * dh > CPU_BLAS_SERIAL_MNK;
+    (void)work, (void)big;
     long ntask = (long)B * nh;
     size_t Lmax = (size_t)(max_seqlen > 0 ? max_seqlen : 1);
-#pragma omp parallel if (work >= CPU_PAR_MIN * 64.0)
+#pragma omp parallel if (work >= CPU_PAR_MIN * 64.0 || big)
     {
         float *P = xmalloc(sizeof(float) * BR * Lmax);  /* (BR, L) probabilities */
         float *dP = xmalloc(sizeof(float) * BR * Lmax); /* (BR, L) dP, then dS */

@@ -20,6 +20,30 @@
 #define COL_BLOCK 64 /* columns per task in column sums */
 #define ELEM_CHUNK 8192
 
+/* ---- tiled gemm ------------------------------------------------------------------ */
+
+#define GEMM_TILE 256 /* rows and columns of C per task: packing stays a few % of the work */
+
+void cpu_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc) {
+    enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
+    if (M <= 0 || N <= 0) return;
+    if ((double)M * N * K <= CPU_BLAS_SERIAL_MNK) { /* one call, one thread */
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int tm = (M + GEMM_TILE - 1) / GEMM_TILE, tn = (N + GEMM_TILE - 1) / GEMM_TILE;
+    /* No `if` here: OpenBLAS must see an active parallel region (or one thread) to stay serial. */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < tm * tn; t++) {
+        int i0 = t / tn * GEMM_TILE, j0 = t % tn * GEMM_TILE;
+        int mi = M - i0 < GEMM_TILE ? M - i0 : GEMM_TILE, nj = N - j0 < GEMM_TILE ? N - j0 : GEMM_TILE;
+        const float *a = transA ? A + i0 : A + (size_t)i0 * lda; /* rows i0… of op(A) */
+        const float *b = transB ? B + (size_t)j0 * ldb : B + j0; /* columns j0… of op(B) */
+        cblas_sgemm(CblasRowMajor, ta, tb, mi, nj, K, alpha, a, lda, b, ldb, beta, C + (size_t)i0 * ldc + j0, ldc);
+    }
+}
+
 /* ---- dense layers ---------------------------------------------------------------- */
 
 /* One row of the epilogue: d += b (when b); o = act(d). */
@@ -44,7 +68,7 @@ void cpu_matmul_fwd(void *out_, void *pre_, const void *inp, const float *w, con
     CHECK(act == ACT_NONE || (pre != NULL && pre != out), "matmul_fwd with an activation needs its own pre buffer");
     if (N <= 0 || OC <= 0) return;
     float *dst = pre ? pre : out; /* (N, OC): the pre-activation */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, 0.0f, dst, OC);
+    cpu_gemm(0, 1, N, OC, C, 1.0f, inp, C, w, C, 0.0f, dst, OC);
     if (!b && act == ACT_NONE && dst == out) return;
 #pragma omp parallel for schedule(static) if ((size_t)N * OC >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++) row_bias_act(dst + (size_t)n * OC, out + (size_t)n * OC, b, OC, act);
@@ -64,9 +88,9 @@ void cpu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const vo
                     int OC) {
     if (N <= 0) return;
     if (dinp) /* dinp (N,C) += dout (N,OC) · w (OC,C) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
+        cpu_gemm(0, 0, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
     if (dw) /* dw (OC,C) += doutᵀ · inp (N,C) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
+        cpu_gemm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
     if (db) {
         int nblk = (OC + COL_BLOCK - 1) / COL_BLOCK;
 #pragma omp parallel for schedule(static) if ((size_t)N * OC >= CPU_PAR_MIN)

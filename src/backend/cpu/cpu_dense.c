@@ -75,13 +75,15 @@ void cpu_matmul_fwd(void *out_, void *pre_, const void *inp, const float *w, con
 }
 
 /* db[c] += Σ_n x[n, c] over columns [c0, c1), rows in order, in double. */
-static void colsum_add(float *db, const float *x, int N, int C, int c0, int c1) {
+CPU_VEC static void colsum_add(float *db, const float *x, int N, int C, int c0, int c1) {
     double acc[COL_BLOCK] = {0};
+    int w = c1 - c0;
     for (int n = 0; n < N; n++) {
-        const float *r = x + (size_t)n * C;
-        for (int c = c0; c < c1; c++) acc[c - c0] += r[c];
+        const float *r = x + (size_t)n * C + c0;
+#pragma omp simd
+        for (int c = 0; c < w; c++) acc[c] += r[c];
     }
-    for (int c = c0; c < c1; c++) db[c] += (float)acc[c - c0];
+    for (int c = 0; c < w; c++) db[c0 + c] += (float)acc[c];
 }
 
 void cpu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N, int C,
@@ -244,6 +246,15 @@ CPU_VEC static void row_layernorm_bwd(float *ds, const float *dy, const float *s
     for (int c = 0; c < C; c++) ds[c] += r * (dy[c] * g[c] - ma - (s[c] - m) * r * mb);
 }
 
+/* One row's share of the parameter gradients, w columns: ag += dy ⊙ x̂, ab += dy. */
+CPU_VEC static void col_ln_grads(double *ag, double *ab, const float *dy, const float *s, float m, float r, int w) {
+#pragma omp simd
+    for (int c = 0; c < w; c++) {
+        ag[c] += dy[c] * ((s[c] - m) * r);
+        ab[c] += dy[c];
+    }
+}
+
 void cpu_layernorm_bwd(void *ds_, float *dg, float *db, const void *dout_, const void *s_, const float *g,
                        const float *mean, const float *rstd, int N, int C) {
     float *ds = ds_;
@@ -261,14 +272,8 @@ void cpu_layernorm_bwd(void *ds_, float *dg, float *db, const void *dout_, const
         for (int k = 0; k < nblk; k++) {
             int c0 = k * COL_BLOCK, c1 = c0 + COL_BLOCK < C ? c0 + COL_BLOCK : C;
             double ag[COL_BLOCK] = {0}, ab[COL_BLOCK] = {0};
-            for (int n = 0; n < N; n++) {
-                const float *dy = dout + (size_t)n * C, *sr = s + (size_t)n * C;
-                float m = mean[n], r = rstd[n];
-                for (int c = c0; c < c1; c++) {
-                    ag[c - c0] += dy[c] * ((sr[c] - m) * r);
-                    ab[c - c0] += dy[c];
-                }
-            }
+            for (int n = 0; n < N; n++)
+                col_ln_grads(ag, ab, dout + (size_t)n * C + c0, s + (size_t)n * C + c0, mean[n], rstd[n], c1 - c0);
             for (int c = c0; c < c1; c++) {
                 if (dg) dg[c] += (float)ag[c - c0];
                 if (db) db[c] += (float)ab[c - c0];

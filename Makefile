@@ -9,7 +9,8 @@ CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -D_GN
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
 BLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-openmp
 CFLAGS  += -I$(BLAS_INC)
-LDLIBS  := $(BLAS_DIR)/libopenblas.a -lz -lm -pthread -fopenmp
+# zlib and libgomp are linked statically too: the binary then needs only glibc.
+LDLIBS  := $(BLAS_DIR)/libopenblas.a -static-libgcc -Wl,-Bstatic -lz -lgomp -Wl,-Bdynamic -lm -lpthread -ldl
 BUILD   := build
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*/*.c))
@@ -46,10 +47,10 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 bertc: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/libbertc.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test_bertc: $(call obj,$(BUILD),$(TEST_SRC)) $(BUILD)/libbertc.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -o $@ $^ $(LDLIBS)
 
 test: $(BUILD)/test_bertc bertc
 	./$(BUILD)/test_bertc $(T)
@@ -63,7 +64,7 @@ $(ASAN_DIR)/%.o: %.c
 	$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/test_bertc: $(call obj,$(ASAN_DIR),$(TEST_SRC) $(LIB_SRC))
-	$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 test-asan: $(ASAN_DIR)/test_bertc
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(ASAN_DIR)/test_bertc $(T)

@@ -11,6 +11,8 @@ int cmd_tokenize(int argc, char **argv); /* corpus → token shards */
 int cmd_info(int argc, char **argv);     /* print a shard's or safetensors file's header */
 int cmd_fill_mask(int argc, char **argv); /* top-k predictions for [MASK] tokens */
 int cmd_bench(int argc, char **argv);    /* model throughput */
+int cmd_convert(int argc, char **argv);  /* model directory → bertc's HF layout */
+int cmd_logits(int argc, char **argv);   /* MLM logits of stored inputs */
 
 /* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);

@@ -18,6 +18,8 @@ static const command commands[] = {
     {"info", cmd_info, "print the header of a token shard or safetensors file"},
     {"fill-mask", cmd_fill_mask, "predict the tokens behind [MASK] with a model"},
     {"bench", cmd_bench, "time the model on random tokens"},
+    {"convert", cmd_convert, "read a model directory and write it in bertc's HF layout"},
+    {"logits", cmd_logits, "MLM logits of inputs stored in a safetensors file"},
 };
 
 static void usage(FILE *out) {

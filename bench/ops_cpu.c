@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../src/backend/ops.h"
+#include <cblas.h> /* after ops.h: its <complex.h> defines I */
 
 static double now(void) {
     struct timespec ts;
@@ -43,6 +44,9 @@ static void bench_matmul(int N, int C, int OC) {
     double t1 = BEST(3, o->matmul_fwd(out, NULL, x, w, b, N, C, OC, ACT_NONE));
     double t2 = BEST(3, o->matmul_fwd(out, pre, x, w, b, N, C, OC, ACT_GELU));
     double t3 = BEST(3, o->matmul_bwd(dx, dw, db, out, x, w, N, C, OC));
+    double t0 = BEST(3, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, x, C, w, C, 0.0f, out, OC));
+    printf("plain multi-threaded cblas_sgemm (not deterministic across thread counts): %.1f ms (%.1f GFLOP/s)\n",
+           t0 * 1e3, fl / t0 * 1e-9);
     printf("matmul N=%d C=%d OC=%d: fwd %.1f ms (%.1f GFLOP/s), fwd+GELU %.1f ms (%.1f GFLOP/s), "
            "bwd %.1f ms (%.1f GFLOP/s)\n",
            N, C, OC, t1 * 1e3, fl / t1 * 1e-9, t2 * 1e3, fl / t2 * 1e-9, t3 * 1e3, 2 * fl / t3 * 1e-9);

@@ -22,7 +22,7 @@
 
 /* ---- tiled gemm ------------------------------------------------------------------ */
 
-#define GEMM_TILE 256 /* rows and columns of C per task: packing stays a few % of the work */
+#define GEMM_TILE 512 /* rows and columns of C per task: packing stays a small part of the work */
 
 void cpu_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc) {

@@ -485,6 +485,20 @@ TEST(ops_dropout) {
     free(c.r), free(z), free(x), free(y), free(d);
 }
 
+/* The bulk mask generator against rng_keep, at unaligned starts and at indices
+ * whose Philox block needs the counter's high word. */
+TEST(ops_dropout_mask_indices) {
+    rng_key key = {.seed = 0x123456789abcdefull, .stream = RNG_STREAM_DROPOUT | 9, .step = 4};
+    static const uint64_t bases[5] = {0, 3, 6, ((uint64_t)1 << 34) + 1, ((uint64_t)1 << 40) + 2};
+    float m[203];
+    int bad = 0;
+    for (int k = 0; k < 5; k++) {
+        cpu_dropout_mask(m, bases[k], 203, key, 0.4f, 2.5f);
+        for (int i = 0; i < 203; i++) bad += m[i] != (rng_keep(key, bases[k] + (uint64_t)i, 0.4f) ? 2.5f : 0.0f);
+    }
+    EXPECT_EQ_INT(bad, 0);
+}
+
 /* ---- row gather / scatter ------------------------------------------------------------- */
 
 typedef struct {

@@ -26,7 +26,8 @@ static void round_trip(model_arch arch) {
     model_config c;
     config_default(&c, arch);
     c.vocab_size = 64; c.hidden = 16; c.layers = 2; c.heads = 2; c.intermediate = 24; c.max_position = 32;
-    model *m = model_create(&c, ops_cpu(), 1, 16, 2, 11);
+    model_opts mo = {.mlm_head = 1, .max_tokens = 16, .max_seqs = 2, .seed = 11};
+    model *m = model_create(&c, ops_cpu(), &mo);
     REQUIRE(m != NULL);
     char dir[600];
     snprintf(dir, sizeof dir, "%s/ckpt", test_tmpdir());
@@ -77,7 +78,8 @@ TEST(checkpoint_errors_name_the_problem) {
     config_default(&c, ARCH_BERT);
     c.vocab_size = 64; c.hidden = 16; c.layers = 1; c.heads = 2; c.intermediate = 24; c.max_position = 32;
     c.num_labels = 2;
-    model *m = model_create(&c, ops_cpu(), 0, 16, 2, 1);
+    model_opts mo = {.max_tokens = 16, .max_seqs = 2, .seed = 1};
+    model *m = model_create(&c, ops_cpu(), &mo);
     REQUIRE(m != NULL);
     char dir[600];
     snprintf(dir, sizeof dir, "%s/cls", test_tmpdir());

@@ -43,7 +43,8 @@ static void check_model(model_arch arch, int heads, model_task task, int num_lab
     model_config c;
     tiny_config(&c, arch, heads, num_labels);
     const ops *o = ops_cpu();
-    model *m = model_create(&c, o, task == TASK_MLM, 32, 4, 1234);
+    model_opts mo = {.mlm_head = task == TASK_MLM, .max_tokens = 32, .max_seqs = 4, .seed = 1234};
+    model *m = model_create(&c, o, &mo);
     REQUIRE(m != NULL);
     batch_buf bb;
     tiny_batch(&bb, c.vocab_size);

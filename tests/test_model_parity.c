@@ -150,7 +150,8 @@ static void check_fixture(const char *file) {
     batch_buf bb;
     REQUIRE(batch_from_padded(&bb, B, S, ids, types, mask, fx.mlm ? labels : NULL, c->arch == ARCH_MOSAIC ? 0 : -1) == 0);
     if (!fx.mlm) bb.b.labels = labels;
-    model *m = model_create(c, ops_cpu(), fx.mlm, bb.b.T, B, 0);
+    model_opts mo = {.mlm_head = fx.mlm, .max_tokens = bb.b.T, .max_seqs = B};
+    model *m = model_create(c, ops_cpu(), &mo);
     REQUIRE(m != NULL);
     load_weights(&fx, m);
     model_task task = fx.mlm ? TASK_MLM : TASK_CLASSIFY;

@@ -58,7 +58,8 @@ int cmd_bench(int argc, char **argv) {
     if (inter) c.intermediate = inter;
     if (arch == ARCH_BERT && S > c.max_position) c.max_position = S;
     int T = B * S;
-    model *m = model_create(&c, ops_cpu(), 1, T, B, 1);
+    model_opts mo = {.mlm_head = 1, .max_tokens = T, .max_seqs = B, .inference = !train, .seed = 1};
+    model *m = model_create(&c, ops_cpu(), &mo);
     if (!m) return cli_fail("bench", "%s", err_msg());
     int32_t *ids = xmalloc((size_t)T * 4), *types = xcalloc((size_t)T, 4), *pos = xmalloc((size_t)T * 4);
     int32_t *cu = xmalloc(((size_t)B + 1) * 4), *rows = xmalloc((size_t)T * 4), *tg = xmalloc((size_t)T * 4);

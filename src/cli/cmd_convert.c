@@ -38,7 +38,7 @@ int cmd_convert(int argc, char **argv) {
         else return cli_fail("convert", "unknown argument '%s' (see --help)", argv[i]);
     }
     if (!dir || !out) return cli_fail("convert", "--model DIR and -o OUT are required (see --help)");
-    checkpoint_opts o = {.max_tokens = 1, .max_seqs = 1};
+    checkpoint_opts o = {.max_tokens = 1, .max_seqs = 1, .inference = 1};
     model *m = checkpoint_load(dir, ops_cpu(), &o);
     if (!m) return cli_fail("convert", "%s", err_msg());
     char vpath[4096];
@@ -97,7 +97,7 @@ int cmd_logits(int argc, char **argv) {
     model *m = NULL;
     batch_buf bb = {0};
     if (rc == 0) {
-        checkpoint_opts o = {.need_mlm_head = 1, .max_tokens = B * S, .max_seqs = B};
+        checkpoint_opts o = {.need_mlm_head = 1, .max_tokens = B * S, .max_seqs = B, .inference = 1};
         m = checkpoint_load(dir, ops_cpu(), &o);
         if (!m) rc = -1;
     }

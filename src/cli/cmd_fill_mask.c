@@ -111,12 +111,13 @@ int cmd_fill_mask(int argc, char **argv) {
     if (!vocab) { snprintf(vpath, sizeof vpath, "%s/vocab.txt", dir); vocab = vpath; }
     tokenizer *tok = tok_load(vocab, NULL);
     if (!tok) { free(texts); return cli_fail("fill-mask", "%s", err_msg()); }
-    checkpoint_opts co = {.need_mlm_head = 1, .max_tokens = 8192, .max_seqs = 1, .seed = 0};
+    /* activations are sized for the longest input allowed, so keep that to what is asked */
+    checkpoint_opts co = {.need_mlm_head = 1, .max_tokens = max_len > 0 ? max_len : 512, .max_seqs = 1, .inference = 1};
     model *m = checkpoint_load(dir, ops_cpu(), &co);
     if (!m) { tok_free(tok); free(texts); return cli_fail("fill-mask", "%s", err_msg()); }
     if (tok_mask_id(tok) < 0) { model_free(m); tok_free(tok); free(texts); return cli_fail("fill-mask", "%s has no [MASK] token", vocab); }
-    int limit = model_cfg(m)->arch == ARCH_BERT ? model_cfg(m)->max_position : 8192;
-    if (max_len <= 0 || max_len > limit) max_len = limit < 512 ? limit : 512;
+    int limit = model_cfg(m)->arch == ARCH_BERT ? model_cfg(m)->max_position : co.max_tokens;
+    max_len = co.max_tokens < limit ? co.max_tokens : limit;
     int rc = 0;
     if (n_texts) {
         for (int i = 0; i < n_texts && rc == 0; i++) rc = predict(m, tok, texts[i], k, max_len);

@@ -150,7 +150,9 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
         st_close(f);
         return NULL;
     }
-    model *m = model_create(&c, o, mlm, opts->max_tokens, opts->max_seqs, opts->seed);
+    model_opts mo = {.mlm_head = mlm, .max_tokens = opts->max_tokens, .max_seqs = opts->max_seqs,
+                     .inference = opts->inference, .seed = opts->seed};
+    model *m = model_create(&c, o, &mo);
     if (!m) { err_prefix("%s", cpath); st_close(f); return NULL; }
     const param_table *pt = model_params(m);
     float *host = xmalloc(pt->total * sizeof *host);

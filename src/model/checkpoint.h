@@ -14,6 +14,7 @@ typedef struct {
     int num_labels;      /* > 0: add a classification head (loaded if present, else fresh) */
     int max_tokens, max_seqs;
     uint64_t seed;       /* init of anything the checkpoint lacks */
+    int inference;       /* forward only (no gradient memory) */
     int quiet;           /* no notes on stderr about ignored/fresh tensors */
 } checkpoint_opts;
 

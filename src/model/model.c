@@ -75,6 +75,7 @@ struct model {
     /* last forward */
     int train;
     uint32_t step;
+    int inference;           /* no gradients or backward buffers */
     int32_t *host_cls_rows;  /* (max_seqs,) */
 };
 
@@ -195,7 +196,7 @@ static void layout_acts(model *m, carver *cv) {
         m->trstd = carve(cv, T);
         m->loss = carve(cv, T);
         m->xlse = carve(cv, T);
-        m->dlogits = carve(cv, T * V);
+        if (!m->inference) m->dlogits = carve(cv, T * V);
     }
     if (m->cfg.num_labels > 0) {
         m->hc = carve(cv, B * C);
@@ -204,8 +205,9 @@ static void layout_acts(model *m, carver *cv) {
         m->clogits = carve(cv, B * NL);
         m->closs = carve(cv, B);
         m->clse = carve(cv, B);
-        m->dclogits = carve(cv, B * NL);
+        if (!m->inference) m->dclogits = carve(cv, B * NL);
     }
+    if (m->inference) return;
     m->dy = carve(cv, T * C);
     m->dx = carve(cv, T * C);
     m->ds = carve(cv, T * C);
@@ -215,7 +217,8 @@ static void layout_acts(model *m, carver *cv) {
     m->dbig2 = carve(cv, T * I);
 }
 
-model *model_create(const model_config *cfg, const ops *o, int mlm_head, int max_tokens, int max_seqs, uint64_t seed) {
+model *model_create(const model_config *cfg, const ops *o, const model_opts *opts) {
+    int max_tokens = opts->max_tokens, max_seqs = opts->max_seqs;
     if (config_validate(cfg) != 0) return NULL;
     if (max_tokens <= 0 || max_seqs <= 0) {
         err_set("model: batch limits must be positive (max_tokens %d, max_seqs %d)", max_tokens, max_seqs);
@@ -224,16 +227,17 @@ model *model_create(const model_config *cfg, const ops *o, int mlm_head, int max
     model *m = xcalloc(1, sizeof *m);
     m->cfg = *cfg;
     m->o = o;
-    m->mlm_head = mlm_head;
+    m->mlm_head = opts->mlm_head;
     m->max_tokens = max_tokens;
     m->max_seqs = max_seqs;
-    m->seed = seed;
-    params_build(&m->pt, cfg, mlm_head);
+    m->seed = opts->seed;
+    m->inference = opts->inference;
+    params_build(&m->pt, cfg, m->mlm_head);
     resolve_params(m);
     float *host = xcalloc(m->pt.total, sizeof *host);
-    params_init(&m->pt, host, cfg, seed);
+    params_init(&m->pt, host, cfg, m->seed);
     m->params = o->alloc(m->pt.total * sizeof(float));
-    m->grads = o->alloc(m->pt.total * sizeof(float));
+    m->grads = m->inference ? NULL : o->alloc(m->pt.total * sizeof(float));
     o->upload(m->params, host, m->pt.total * sizeof(float));
     free(host);
     if (cfg->arch == ARCH_MOSAIC) {
@@ -253,7 +257,7 @@ model *model_create(const model_config *cfg, const ops *o, int mlm_head, int max
 void model_free(model *m) {
     if (!m) return;
     m->o->free(m->params);
-    m->o->free(m->grads);
+    if (m->grads) m->o->free(m->grads);
     m->o->free(m->acts_block);
     params_free(&m->pt);
     free(m->lp);
@@ -271,7 +275,10 @@ float *model_grad_data(model *m) { return m->grads; }
 const void *model_hidden(const model *m) { return m->cfg.layers ? m->la[m->cfg.layers - 1].y : m->x0; }
 const void *model_logits(const model *m, model_task task) { return task == TASK_MLM ? m->logits : m->clogits; }
 
-void model_zero_grad(model *m) { m->o->zero(m->grads, m->pt.total * sizeof(float)); }
+void model_zero_grad(model *m) {
+    CHECK(!m->inference, "the model was created for inference");
+    m->o->zero(m->grads, m->pt.total * sizeof(float));
+}
 
 static rng_key drop_key(const model *m, int layer, int site) {
     return (rng_key){.seed = m->seed, .stream = RNG_STREAM_DROPOUT | (uint32_t)(8 * layer + site), .step = m->step};
@@ -387,6 +394,7 @@ void model_backward(model *m, const model_batch *b, model_task task) {
     float pd = m->train ? (float)c->hidden_dropout : 0.0f, pa = m->train ? (float)c->attn_dropout : 0.0f;
     int bert = c->arch == ARCH_BERT;
     size_t fsz = sizeof(float);
+    CHECK(!m->inference, "the model was created for inference");
 
     /* ---- heads: gradient of the loss w.r.t. the final hidden states, into dy ---- */
     o->zero(m->dy, sz(T, C) * fsz);

@@ -30,10 +30,16 @@ typedef enum { TASK_MLM, TASK_CLASSIFY } model_task;
 
 typedef struct model model;
 
-/* Allocates parameters (initialised from seed), gradients and activations for
- * batches of at most max_tokens tokens and max_seqs sequences. mlm_head adds the
- * MLM head; cfg->num_labels > 0 adds pooler + classifier. NULL + err on failure. */
-model *model_create(const model_config *cfg, const ops *o, int mlm_head, int max_tokens, int max_seqs, uint64_t seed);
+typedef struct {
+    int mlm_head;             /* add the MLM head (cfg->num_labels > 0 adds pooler + classifier) */
+    int max_tokens, max_seqs; /* largest batch: tokens and sequences */
+    int inference;            /* forward only: no gradients, no backward buffers */
+    uint64_t seed;            /* initialisation and dropout */
+} model_opts;
+
+/* Allocates parameters (initialised from seed), gradients and activations.
+ * NULL + err on failure. */
+model *model_create(const model_config *cfg, const ops *o, const model_opts *opts);
 void model_free(model *m);
 
 const model_config *model_cfg(const model *m);

@@ -36,6 +36,7 @@ help:
 	@echo "make data            fetch the real corpora (tools/data) into data/"
 	@echo "make parity-tokenizer compare bertc with npm tokenizers@0.23.2 on the real corpora"
 	@echo "make bench-tokenizer tokens/s of bertc vs npm tokenizers"
+	@echo "make vocab-jaccard   token-set overlap of bertc vocab vs the HF trainer"
 
 # ---- library, CLI, tests (normal build) ----------------------------------
 $(BUILD)/libbertc.a: $(call obj,$(BUILD),$(LIB_SRC))

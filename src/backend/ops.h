@@ -65,9 +65,10 @@ typedef struct ops {
                           const float *mean, const float *rstd, int N, int C);
 
     /* ---- gated linear unit (MosaicBERT MLP) ----------------------------------
-     * out[:, j] = GELU(u[:, j]) · u[:, I + j];  u (N,2I) act, out (N,I) act */
-    void (*glu_fwd)(void *out, const void *u, int N, int I);
-    void (*glu_bwd)(void *du, const void *dout, const void *u, int N, int I);
+     * out[:, j] = GELU(u[:, j]) · u[:, width + j];  u (N, 2·width) act, out (N, width) act
+     * (no parameter is named I: <complex.h>, pulled in by <cblas.h>, defines I) */
+    void (*glu_fwd)(void *out, const void *u, int N, int width);
+    void (*glu_bwd)(void *du, const void *dout, const void *u, int N, int width);
 
     /* ---- dropout -----------------------------------------------------------
      * out[i] = in[i] · keep(i) / (1 − p), keep(i) = rng_keep(key, i, p); in place allowed.

@@ -106,7 +106,67 @@ typedef struct ops {
     /* dlogits[m] += scale · (softmax(logits[m]) − onehot(targets[m])) */
     void (*xent_bwd)(void *dlogits, const void *logits, const float *lse, const int32_t *targets, float scale,
                      int M, int V);
+
+    /* ==== M2 (Monarch Mixer, m2bert.md §2–§3) =================================
+     * Sequences are B rows of exactly L tokens (T = B·L, token-major (T, C) act
+     * tensors, pads are tokens). Channel c of sequence b is u[(b·L + n)·C + c]. */
+
+    /* Depthwise causal conv, kernel 3 (§2.2): for n = position within the row,
+     * out[n,c] = b[c] + w[c,2]·in[n,c] + w[c,1]·in[n−1,c] + w[c,0]·in[n−2,c] (terms
+     * before the row start are zero). out, in (T,C) act; w (C,3) f32 (PyTorch [C,1,3]); b (C,) f32 */
+    void (*m2_shortconv_fwd)(void *out, const void *in, const float *w, const float *b, int B, int L, int C);
+    /* din, dw, db += (din may be NULL) */
+    void (*m2_shortconv_bwd)(void *din, float *dw, float *db, const void *dout, const void *in, const float *w,
+                             int B, int L, int C);
+
+    /* Strided elementwise product: out[t,c] = a[t·lda + c] · b[t·ldb + c] (+ add[t,c] when
+     * add != NULL). out, add (T,C) act; a, b act with row strides lda, ldb (column slices). */
+    void (*m2_mul_fwd)(void *out, const void *a, int lda, const void *b, int ldb, const void *add, int T, int C);
+    /* da[t·lda + c] += dout·b, db[t·ldb + c] += dout·a (either may be NULL; they may share a buffer
+     * when their column ranges do not overlap). */
+    void (*m2_mul_bwd)(void *da, void *db, const void *dout, const void *a, int lda, const void *b, int ldb, int T,
+                       int C);
+
+    /* Bidirectional long convolution (§2.4), y[n] = Σ_{m≤n} kf[m]·u[n−m] + Σ_{j>n} kr[j−n−1]·u[j] + D·u[n]
+     * per channel and row, by FFT of size N = m2_fft_size(L) (zero padding: an exact linear convolution).
+     * m2_kernel_fft: the kernel's spectrum kspec (m2_kspec_floats(L, C) f32, backend layout) from
+     * kf, kr (L,C) f32 (position-major, as the Hyena filter makes them). */
+    void (*m2_kernel_fft)(float *kspec, const float *kf, const float *kr, int L, int C);
+    /* y (T,C) act, u (T,C) act, D (C,) f32 */
+    void (*m2_longconv_fwd)(void *y, const void *u, const float *kspec, const float *D, int B, int L, int C);
+    /* du (T,C) act, dkf, dkr (L,C) f32, dD (C,) f32 += (du may be NULL) */
+    void (*m2_longconv_bwd)(void *du, float *dkf, float *dkr, float *dD, const void *dy, const void *u,
+                            const float *kspec, const float *D, int B, int L, int C);
+
+    /* Hyena filter pieces (§2.3), all f32 (the filter does not depend on the input):
+     * sine activation out[n,j] = sin(w_mod·freq[j]·x[n,j]); out, x (N,K), freq (K,) */
+    void (*m2_sin_fwd)(float *out, const float *x, const float *freq, float w_mod, int N, int K);
+    /* dx += dout·cos(·)·w_mod·freq; dfreq += Σ_n dout·cos(·)·w_mod·x (dx may be NULL) */
+    void (*m2_sin_bwd)(float *dx, float *dfreq, const float *dout, const float *x, const float *freq, float w_mod,
+                       int N, int K);
+    /* exponential modulation k[n,c] = h[n,c]·exp(−t[n]·|deltas[c]|); k, h (L,C), t (L,), deltas (C,) */
+    void (*m2_modulate_fwd)(float *k, const float *h, const float *t, const float *deltas, int L, int C);
+    /* dh += dk·exp(−t[n]·|deltas[c]|) */
+    void (*m2_modulate_bwd)(float *dh, const float *dk, const float *t, const float *deltas, int L, int C);
+
+    /* Block-diagonal linear (§3.1), nb blocks, no permutation: p = C/nb, q = OC/nb,
+     * out[n, k·q + j] = Σ_{i<p} w[k,j,i]·inp[n, k·p + i] (+ b[k·q + j]).
+     * out (N,OC) act; inp (N,C) act; w (nb,q,p) f32; b (OC,) f32 or NULL */
+    void (*blockdiag_fwd)(void *out, const void *inp, const float *w, const float *b, int N, int C, int OC, int nb);
+    /* dinp, dw, db += (dinp, db may be NULL) */
+    void (*blockdiag_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
+                          int C, int OC, int nb);
 } ops;
+
+/* M2 long convolution sizes: the FFT length (the power of two ≥ 2L; any N ≥ 2L−1
+ * makes the circular convolution of the zero-padded row a linear one) and the
+ * floats of one kernel spectrum (C channels × (N/2 + 1) complex bins). */
+static inline int m2_fft_size(int L) {
+    int n = 1;
+    while (n < 2 * L) n *= 2;
+    return n;
+}
+static inline size_t m2_kspec_floats(int L, int C) { return (size_t)C * (size_t)(m2_fft_size(L) / 2 + 1) * 2; }
 
 /* Backends. */
 const ops *ops_cpu(void);

@@ -15,6 +15,7 @@
 
 #include "../../core/err.h"
 #include "cpu.h"
+#include "cpu_m2.h"
 
 #define CPU_ALIGN 64
 #define COL_BLOCK 64 /* columns per task in column-parallel reductions (one cache line = 16 floats) */
@@ -264,6 +265,20 @@ static const ops cpu_table = {
     .scatter_add_rows = cpu_scatter_add_rows,
     .xent_fwd = cpu_xent_fwd,
     .xent_bwd = cpu_xent_bwd,
+    /* M2 (cpu_m2.c) */
+    .m2_shortconv_fwd = cpu_m2_shortconv_fwd,
+    .m2_shortconv_bwd = cpu_m2_shortconv_bwd,
+    .m2_mul_fwd = cpu_m2_mul_fwd,
+    .m2_mul_bwd = cpu_m2_mul_bwd,
+    .m2_kernel_fft = cpu_m2_kernel_fft,
+    .m2_longconv_fwd = cpu_m2_longconv_fwd,
+    .m2_longconv_bwd = cpu_m2_longconv_bwd,
+    .m2_sin_fwd = cpu_m2_sin_fwd,
+    .m2_sin_bwd = cpu_m2_sin_bwd,
+    .m2_modulate_fwd = cpu_m2_modulate_fwd,
+    .m2_modulate_bwd = cpu_m2_modulate_bwd,
+    .blockdiag_fwd = cpu_blockdiag_fwd,
+    .blockdiag_bwd = cpu_blockdiag_bwd,
 };
 
 const ops *ops_cpu(void) { return &cpu_table; }

@@ -103,6 +103,54 @@ static int ignorable(const char *name) {
     return !strncmp(name, "bert.pooler.", 12);
 }
 
+/* Copies every table tensor found in f into m (missing classification-head
+ * tensors keep their fresh init when allow_fresh_head; anything else missing is an
+ * error). Notes on stderr about unused tensors unless quiet. */
+static int read_params(model *m, const st_file *f, const char *wpath, int quiet, int allow_fresh_head) {
+    const ops *o = model_ops(m);
+    const param_table *pt = model_params(m);
+    float *host = xmalloc(pt->total * sizeof *host);
+    o->download(host, model_param_data(m), pt->total * sizeof *host); /* fresh init for what is missing */
+    int rc = 0, fresh = 0;
+    char *used = xcalloc(st_count(f), 1);
+    for (int i = 0; i < pt->n && rc == 0; i++) {
+        const param_desc *p = &pt->p[i];
+        const st_tensor *t = find_param(f, p->name);
+        if (!t && !strcmp(p->name, "cls.predictions.bias")) t = st_find(f, "cls.predictions.decoder.bias");
+        if (!t) {
+            int head = !strncmp(p->name, "bert.pooler.", 12) || !strncmp(p->name, "classifier.", 11);
+            if (!head || !allow_fresh_head) rc = err_set("%s: tensor %s is missing", wpath, p->name);
+            else fresh++;
+            continue;
+        }
+        used[t - st_tensor_at(f, 0)] = 1;
+        rc = load_tensor(f, t, p, host + p->offset, wpath);
+    }
+    if (rc == 0 && !quiet) {
+        size_t unknown = 0;
+        for (size_t i = 0; i < st_count(f); i++)
+            if (!used[i] && !ignorable(st_tensor_at(f, i)->name)) {
+                if (unknown++ < 5) fprintf(stderr, "note: %s: tensor %s is not used\n", wpath, st_tensor_at(f, i)->name);
+            }
+        if (unknown > 5) fprintf(stderr, "note: %s: %zu tensors not used in all\n", wpath, unknown);
+        if (fresh) fprintf(stderr, "note: %s: classification head initialised fresh (%d tensors)\n", wpath, fresh);
+    }
+    free(used);
+    if (rc == 0) o->upload(model_param_data(m), host, pt->total * sizeof *host);
+    free(host);
+    return rc;
+}
+
+int checkpoint_read_params(model *m, const char *dir) {
+    char wpath[4096];
+    snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
+    st_file *f = st_open(wpath);
+    if (!f) return -1;
+    int rc = read_params(m, f, wpath, 1, 0);
+    st_close(f);
+    return rc;
+}
+
 model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opts) {
     char cpath[4096], wpath[4096];
     snprintf(cpath, sizeof cpath, "%s/config.json", dir);
@@ -154,36 +202,7 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
                      .inference = opts->inference, .seed = opts->seed};
     model *m = model_create(&c, o, &mo);
     if (!m) { err_prefix("%s", cpath); st_close(f); return NULL; }
-    const param_table *pt = model_params(m);
-    float *host = xmalloc(pt->total * sizeof *host);
-    o->download(host, model_param_data(m), pt->total * sizeof *host); /* fresh init for what is missing */
-    int rc = 0, fresh = 0;
-    char *used = xcalloc(st_count(f), 1);
-    for (int i = 0; i < pt->n && rc == 0; i++) {
-        const param_desc *p = &pt->p[i];
-        const st_tensor *t = find_param(f, p->name);
-        if (!t && !strcmp(p->name, "cls.predictions.bias")) t = st_find(f, "cls.predictions.decoder.bias");
-        if (!t) {
-            int head = !strncmp(p->name, "bert.pooler.", 12) || !strncmp(p->name, "classifier.", 11);
-            if (!head) rc = err_set("%s: tensor %s is missing", wpath, p->name);
-            else fresh++;
-            continue;
-        }
-        used[t - st_tensor_at(f, 0)] = 1;
-        rc = load_tensor(f, t, p, host + p->offset, wpath);
-    }
-    if (rc == 0 && !opts->quiet) {
-        size_t unknown = 0;
-        for (size_t i = 0; i < st_count(f); i++)
-            if (!used[i] && !ignorable(st_tensor_at(f, i)->name)) {
-                if (unknown++ < 5) fprintf(stderr, "note: %s: tensor %s is not used\n", wpath, st_tensor_at(f, i)->name);
-            }
-        if (unknown > 5) fprintf(stderr, "note: %s: %zu tensors not used in all\n", wpath, unknown);
-        if (fresh) fprintf(stderr, "note: %s: classification head initialised fresh (%d tensors)\n", wpath, fresh);
-    }
-    free(used);
-    if (rc == 0) o->upload(model_param_data(m), host, pt->total * sizeof *host);
-    free(host);
+    int rc = read_params(m, f, wpath, opts->quiet, 1);
     st_close(f);
     if (rc != 0) { model_free(m); return NULL; }
     return m;

@@ -20,6 +20,9 @@ typedef struct {
 
 /* Loads DIR into a new model on backend o. NULL + err naming the file and tensor. */
 model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opts);
+/* Reads DIR/model.safetensors into an existing model of the same shapes (resume):
+ * every parameter must be there. */
+int checkpoint_read_params(model *m, const char *dir);
 /* Writes config.json + model.safetensors into DIR (created), atomically per file;
  * copies vocab_path to DIR/vocab.txt when given. */
 int checkpoint_save(model *m, const char *dir, const char *vocab_path);

@@ -36,14 +36,14 @@ typedef enum { OPTIM_DECOUPLED_ADAMW, OPTIM_ADAMW } optim_kind;
  * lr_0 and wd. Example (M2): {"*.implicit_filter*", 1e-3, 0.1}. */
 typedef struct {
     char pattern[OPTIM_PATTERN_MAX];
-    float lr, wd;
+    double lr, wd;
 } optim_rule;
 
 typedef struct {
     optim_kind kind;
-    float lr;                 /* base lr_0 (the schedule's peak) */
-    float beta1, beta2, eps;
-    float weight_decay;       /* base wd */
+    double lr;                /* base lr_0 (the schedule's peak) */
+    double beta1, beta2, eps; /* double, as the Python reference holds them */
+    double weight_decay;      /* base wd */
     int no_decay_bias_norm;   /* wd 0 for names ending in "bias" or containing "norm" (any case) */
     optim_rule rules[OPTIM_MAX_RULES];
     int n_rules;
@@ -54,7 +54,7 @@ typedef struct {
 void optim_config_default(optim_config *c);
 /* Appends a rule (checked in order, first match wins). -1 + err when the list is
  * full or the pattern is too long. */
-int optim_add_rule(optim_config *c, const char *pattern, float lr, float wd);
+int optim_add_rule(optim_config *c, const char *pattern, double lr, double wd);
 /* 1 when `name` matches the glob `pattern` (whole string). */
 int optim_glob_match(const char *pattern, const char *name);
 /* Parses "adamw" / "decoupled_adamw" (-1 + err otherwise). */
@@ -64,7 +64,7 @@ const char *optim_kind_name(optim_kind k);
 /* Per-parameter hyper-parameters resolved from the rules, in table order. */
 typedef struct {
     size_t offset, numel; /* floats, as in the param table */
-    float lr, wd;         /* lr_0 and wd of this parameter */
+    double lr, wd;        /* lr_0 and wd of this parameter */
     int rule;             /* index of the matching rule, or -1 */
 } optim_group;
 
@@ -84,7 +84,7 @@ void optim_free(optim *o);
 
 /* One step with schedule multiplier alpha (lr_t = lr_0·alpha per group):
  * increments o->step, then updates params in place from grads. */
-void optim_step(optim *o, float *params, const float *grads, float alpha);
+void optim_step(optim *o, float *params, const float *grads, double alpha);
 
 /* √Σ g² over n gradients, summed in double in a fixed order (the same result for
  * any thread count). */

@@ -47,6 +47,16 @@ int batch_from_padded(batch_buf *bb, int B, int S, const int32_t *input_ids, con
     return 0;
 }
 
+int batch_from_padded_keep_pads(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
+                                const int32_t *labels, int32_t min_label) {
+    size_t n = (size_t)B * (size_t)S;
+    int32_t *ones = xmalloc((n ? n : 1) * sizeof *ones); /* (B·S,) every position real */
+    for (size_t i = 0; i < n; i++) ones[i] = 1;
+    int rc = batch_from_padded(bb, B, S, input_ids, token_types, ones, labels, min_label);
+    free(ones);
+    return rc;
+}
+
 void batch_all_rows(batch_buf *bb) {
     for (int t = 0; t < bb->b.T; t++) {
         bb->rows[t] = t;

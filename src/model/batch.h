@@ -20,6 +20,10 @@ typedef struct {
  * token_types may be NULL (zeros). Returns -1 + err on inconsistent input. */
 int batch_from_padded(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
                       const int32_t *attention_mask, const int32_t *labels, int32_t min_label);
+/* M2 hook: the same with every position a token (pads included, attention_mask
+ * ignored): B rows of exactly S tokens, as M2-BERT runs them (m2bert.md §1.6). */
+int batch_from_padded_keep_pads(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
+                                const int32_t *labels, int32_t min_label);
 /* Makes every real token an MLM row (targets = the input ids): logits at every position. */
 void batch_all_rows(batch_buf *bb);
 void batch_free(batch_buf *bb);

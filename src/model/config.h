@@ -7,6 +7,7 @@
 typedef enum {
     ARCH_BERT,    /* classic BERT: learned positions, separate Q/K/V, GELU FFN, post-LN (HF compatible) */
     ARCH_MOSAIC,  /* MosaicBERT: ALiBi, fused Wqkv, GLU FFN, no position table */
+    ARCH_M2,      /* M2-BERT (Monarch Mixer, m2bert.md): Hyena long convs, block-diagonal GLU, positions */
 } model_arch;
 
 typedef struct {
@@ -26,6 +27,14 @@ typedef struct {
     int pad_token_id;      /* 0 */
     int num_labels;        /* sequence-classification head (0: none) */
     int alibi_starting_size; /* MosaicBERT config field, kept for round trips */
+    /* ---- M2-BERT only (ARCH_M2; src/model/m2.h; config.json names in brackets) ---- */
+    int m2_l_max;          /* [long_conv_l_max] rows of the Hyena positional features z */
+    int m2_filter_order;   /* [hyena_filter_order] width of the filter MLP, 128 */
+    int m2_emb_dim;        /* [hyena_emb_dim] width of z, 5 */
+    double m2_w;           /* [hyena_w] initial sine frequency, 10 */
+    double m2_w_mod;       /* [hyena_w_mod] sin(w_mod·freq·x), 1 */
+    int m2_nblocks;        /* [monarch_mlp_nblocks] block-diagonal MLP blocks, 4 */
+    int m2_pre_ln;         /* [hyena_training_additions] pre-mixer LayerNorm (eps 1e-5) */
 } model_config;
 
 /* Fills the defaults of an architecture (base size: C 768, L 12, nh 12, I 3072;

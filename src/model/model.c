@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "m2.h"
 
 /* Dropout sites; the RNG stream of a site is RNG_STREAM_DROPOUT | (8·layer + site). */
 enum { SITE_EMB = 0, SITE_ATTN_PROBS = 1, SITE_ATTN_OUT = 2, SITE_FFN = 3, SITE_CLS = 4 };
@@ -77,6 +78,8 @@ struct model {
     uint32_t step;
     int inference;           /* no gradients or backward buffers */
     int32_t *host_cls_rows;  /* (max_seqs,) */
+    m2_ctx *m2;              /* M2 hook: ARCH_M2 layers live in m2.c (NULL otherwise) */
+    const void *m2_out;      /* M2: the last layer's output of the last forward */
 };
 
 static size_t poff(const param_table *t, const char *fmt, int layer) {
@@ -89,14 +92,14 @@ static size_t poff(const param_table *t, const char *fmt, int layer) {
 
 static void resolve_params(model *m) {
     const param_table *t = &m->pt;
-    int bert = m->cfg.arch == ARCH_BERT;
+    int bert = m->cfg.arch == ARCH_BERT, haspos = m->cfg.arch != ARCH_MOSAIC;
     m->wte = poff(t, "bert.embeddings.word_embeddings.weight", 0);
-    m->wpe = bert ? poff(t, "bert.embeddings.position_embeddings.weight", 0) : 0;
+    m->wpe = haspos ? poff(t, "bert.embeddings.position_embeddings.weight", 0) : 0;
     m->wtt = poff(t, "bert.embeddings.token_type_embeddings.weight", 0);
     m->eln_g = poff(t, "bert.embeddings.LayerNorm.weight", 0);
     m->eln_b = poff(t, "bert.embeddings.LayerNorm.bias", 0);
     m->lp = xcalloc((size_t)m->cfg.layers, sizeof *m->lp);
-    for (int l = 0; l < m->cfg.layers; l++) {
+    for (int l = 0; l < m->cfg.layers && m->cfg.arch != ARCH_M2; l++) { /* M2 hook: m2.c resolves its own */
         layer_params *p = &m->lp[l];
         if (bert) {
             p->qkv_w = poff(t, "bert.encoder.layer.%d.attention.self.query.weight", l);
@@ -160,7 +163,8 @@ static void layout_acts(model *m, carver *cv) {
     m->emb_mean = carve(cv, T);
     m->emb_rstd = carve(cv, T);
     m->x0 = carve(cv, T * C);
-    for (int l = 0; l < m->cfg.layers; l++) {
+    int m2 = m->cfg.arch == ARCH_M2; /* M2 hook: layer activations and scratch live in m2.c */
+    for (int l = 0; l < m->cfg.layers && !m2; l++) {
         layer_acts *a = &m->la[l];
         a->qkv = carve(cv, T * 3 * C);
         a->att = carve(cv, T * C);
@@ -212,6 +216,7 @@ static void layout_acts(model *m, carver *cv) {
     m->dx = carve(cv, T * C);
     m->ds = carve(cv, T * C);
     m->dt1 = carve(cv, T * C);
+    if (m2) return;
     m->dqkv = carve(cv, T * big);
     m->dbig1 = carve(cv, T * Ih);
     m->dbig2 = carve(cv, T * I);
@@ -251,6 +256,7 @@ model *model_create(const model_config *cfg, const ops *o, const model_opts *opt
     cv = (carver){.base = m->acts_block};
     layout_acts(m, &cv);
     m->host_cls_rows = xmalloc((size_t)max_seqs * sizeof *m->host_cls_rows);
+    if (cfg->arch == ARCH_M2) m->m2 = m2_create(cfg, o, &m->pt, max_tokens, m->inference); /* M2 hook */
     return m;
 }
 
@@ -264,6 +270,7 @@ void model_free(model *m) {
     free(m->la);
     free(m->slopes);
     free(m->host_cls_rows);
+    m2_free(m->m2);
     free(m);
 }
 
@@ -272,7 +279,10 @@ const ops *model_ops(const model *m) { return m->o; }
 const param_table *model_params(const model *m) { return &m->pt; }
 float *model_param_data(model *m) { return m->params; }
 float *model_grad_data(model *m) { return m->grads; }
-const void *model_hidden(const model *m) { return m->cfg.layers ? m->la[m->cfg.layers - 1].y : m->x0; }
+const void *model_hidden(const model *m) {
+    if (m->m2) return m->m2_out; /* M2 hook */
+    return m->cfg.layers ? m->la[m->cfg.layers - 1].y : m->x0;
+}
 const void *model_logits(const model *m, model_task task) { return task == TASK_MLM ? m->logits : m->clogits; }
 
 void model_zero_grad(model *m) {
@@ -304,21 +314,29 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
     m->step = step;
     int T = b->T, C = c->hidden, I = c->intermediate, nh = c->heads, dh = C / nh;
     float pd = train ? (float)c->hidden_dropout : 0.0f, pa = train ? (float)c->attn_dropout : 0.0f;
-    int bert = c->arch == ARCH_BERT;
+    int bert = c->arch == ARCH_BERT, haspos = c->arch != ARCH_MOSAIC;
+    /* M2 hook: B rows of exactly L tokens each (batch_from_padded_keep_pads) */
+    int L2 = m->m2 ? T / b->B : 0;
+    if (m->m2)
+        for (int i = 0; i <= b->B; i++)
+            CHECK(b->cu_seqlens[i] == i * L2 && L2 <= m2_max_len(c), "M2 needs B rows of one length L ≤ l_max");
 
     o->upload(m->in_ids, b->ids, sz(T, 1) * 4);
     o->upload(m->in_types, b->types, sz(T, 1) * 4);
-    if (bert) o->upload(m->in_pos, b->pos, sz(T, 1) * 4);
+    if (haspos) o->upload(m->in_pos, b->pos, sz(T, 1) * 4);
     o->upload(m->in_cu, b->cu_seqlens, sz(b->B + 1, 1) * 4);
 
-    o->embed_fwd(m->emb_sum, m->in_ids, m->in_types, bert ? m->in_pos : NULL, P(m->wte), P(m->wtt),
-                 bert ? P(m->wpe) : NULL, T, C);
+    o->embed_fwd(m->emb_sum, m->in_ids, m->in_types, haspos ? m->in_pos : NULL, P(m->wte), P(m->wtt),
+                 haspos ? P(m->wpe) : NULL, T, C);
     o->layernorm_fwd(m->x0, NULL, m->emb_mean, m->emb_rstd, m->emb_sum, NULL, P(m->eln_g), P(m->eln_b), T, C,
                      (float)c->layer_norm_eps);
     o->dropout_fwd(m->x0, m->x0, sz(T, C), pd, drop_key(m, 0, SITE_EMB));
 
     const void *x = m->x0;
-    for (int l = 0; l < c->layers; l++) {
+    for (int l = 0; l < c->layers && m->m2; l++) /* M2 hook */
+        x = m2_layer_fwd(m->m2, l, m->params, x, b->B, L2, pd, drop_key(m, l, SITE_FFN));
+    if (m->m2) m->m2_out = x;
+    for (int l = 0; l < c->layers && !m->m2; l++) {
         const layer_params *p = &m->lp[l];
         layer_acts *a = &m->la[l];
         o->matmul_fwd(a->qkv, NULL, x, P(p->qkv_w), P(p->qkv_b), T, C, 3 * C, ACT_NONE);
@@ -392,7 +410,7 @@ void model_backward(model *m, const model_batch *b, model_task task) {
     const model_config *c = &m->cfg;
     int T = b->T, C = c->hidden, I = c->intermediate, nh = c->heads, dh = C / nh;
     float pd = m->train ? (float)c->hidden_dropout : 0.0f, pa = m->train ? (float)c->attn_dropout : 0.0f;
-    int bert = c->arch == ARCH_BERT;
+    int bert = c->arch == ARCH_BERT, haspos = c->arch != ARCH_MOSAIC;
     size_t fsz = sizeof(float);
     CHECK(!m->inference, "the model was created for inference");
 
@@ -436,7 +454,10 @@ void model_backward(model *m, const model_batch *b, model_task task) {
     }
 
     /* ---- layers, last to first: dy holds ∂L/∂y of the current layer ---- */
-    for (int l = c->layers - 1; l >= 0; l--) {
+    for (int l = c->layers - 1; l >= 0 && m->m2; l--) /* M2 hook */
+        m2_layer_bwd(m->m2, l, m->params, m->grads, m->dy, l ? m2_layer_out(m->m2, l - 1) : m->x0, b->B,
+                     T / b->B, pd, drop_key(m, l, SITE_FFN));
+    for (int l = c->layers - 1; l >= 0 && !m->m2; l--) {
         const layer_params *p = &m->lp[l];
         layer_acts *a = &m->la[l];
         const void *x = l ? m->la[l - 1].y : m->x0;
@@ -485,6 +506,6 @@ void model_backward(model *m, const model_batch *b, model_task task) {
     o->zero(m->ds, sz(T, C) * fsz);
     o->layernorm_bwd(m->ds, G(m->eln_g), G(m->eln_b), m->dt1, m->emb_sum, P(m->eln_g), m->emb_mean, m->emb_rstd,
                      T, C);
-    o->embed_bwd(G(m->wte), G(m->wtt), bert ? G(m->wpe) : NULL, m->ds, m->in_ids, m->in_types,
-                 bert ? m->in_pos : NULL, T, C);
+    o->embed_bwd(G(m->wte), G(m->wtt), haspos ? G(m->wpe) : NULL, m->ds, m->in_ids, m->in_types,
+                 haspos ? m->in_pos : NULL, T, C);
 }

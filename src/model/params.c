@@ -8,29 +8,43 @@
 
 #include "../core/err.h"
 #include "../core/rng.h"
+#include "m2.h"
 
 static void add(param_table *t, param_init init, int64_t d0, int64_t d1, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void add(param_table *t, param_init init, int64_t d0, int64_t d1, const char *fmt, ...) {
+void params_add(param_table *t, param_init init, float init_value, int ndim, const int64_t *shape, const char *name) {
+    CHECK(ndim >= 1 && ndim <= 4, "parameter rank 1 … 4");
     if (t->n == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 64;
         t->p = xrealloc(t->p, (size_t)t->cap * sizeof *t->p);
     }
     param_desc *p = &t->p[t->n++];
     memset(p, 0, sizeof *p);
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(p->name, sizeof p->name, fmt, ap);
-    va_end(ap);
-    CHECK(len > 0 && (size_t)len < sizeof p->name, "parameter name fits");
-    p->ndim = d1 ? 2 : 1;
-    p->shape[0] = d0;
-    p->shape[1] = d1;
-    p->numel = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    size_t len = strlen(name);
+    CHECK(len > 0 && len < sizeof p->name, "parameter name fits");
+    memcpy(p->name, name, len + 1);
+    p->ndim = ndim;
+    p->numel = 1;
+    for (int d = 0; d < ndim; d++) {
+        p->shape[d] = shape[d];
+        p->numel *= (size_t)shape[d];
+    }
     p->offset = t->total;
     p->init = init;
+    p->init_value = init_value;
     /* 16-float (64-byte) alignment of every tensor keeps vector loads aligned */
     t->total += (p->numel + 15) & ~(size_t)15;
+}
+
+static void add(param_table *t, param_init init, int64_t d0, int64_t d1, const char *fmt, ...) {
+    char name[96];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    CHECK(len > 0 && (size_t)len < sizeof name, "parameter name fits");
+    int64_t shape[2] = {d0, d1};
+    params_add(t, init, 0.0f, d1 ? 2 : 1, shape, name);
 }
 
 /* A Linear layer [out, in] + bias. */
@@ -52,10 +66,14 @@ void params_build(param_table *t, const model_config *c, int mlm_head) {
     memset(t, 0, sizeof *t);
     int64_t C = c->hidden, I = c->intermediate;
     add(t, INIT_EMBEDDING, c->vocab_size, C, "bert.embeddings.word_embeddings.weight");
-    if (c->arch == ARCH_BERT) add(t, INIT_NORMAL, c->max_position, C, "bert.embeddings.position_embeddings.weight");
+    if (c->arch != ARCH_MOSAIC) add(t, INIT_NORMAL, c->max_position, C, "bert.embeddings.position_embeddings.weight");
     add(t, INIT_NORMAL, c->type_vocab, C, "bert.embeddings.token_type_embeddings.weight");
     layernorm(t, C, "bert.embeddings.LayerNorm", 0);
     for (int l = 0; l < c->layers; l++) {
+        if (c->arch == ARCH_M2) { /* M2 hook: the whole layer's tensors */
+            m2_params_add(t, c, l);
+            continue;
+        }
         if (c->arch == ARCH_BERT) {
             /* adjacent q, k, v weights, then adjacent biases: one [3C, C] matrix and one [3C] bias */
             add(t, INIT_NORMAL, C, C, "bert.encoder.layer.%d.attention.self.query.weight", l);
@@ -118,6 +136,14 @@ void params_init(const param_table *t, float *data, const model_config *c, uint6
         case INIT_ONES:
             for (size_t j = 0; j < p->numel; j++) w[j] = 1.0f;
             break;
+        case INIT_CONST:
+            for (size_t j = 0; j < p->numel; j++) w[j] = p->init_value;
+            break;
+        case INIT_UNIFORM:
+            for (size_t j = 0; j < p->numel; j++) w[j] = p->init_value * (2.0f * rng_uniform(k, j) - 1.0f);
+            break;
+        case INIT_NORMAL_STD: rng_fill_normal(w, p->numel, 0.0f, p->init_value, k); break;
+        case INIT_M2_Z: m2_init_z(w, (int)p->shape[1], (int)p->shape[2]); break;
         }
     }
 }

@@ -1,0 +1,222 @@
+/* test_m2_model.c — the M2-BERT model (src/model/m2.c through model.c):
+ * whole-model gradient checks on tiny configs (central differences with the
+ * loss accumulated in double, as tests/test_model_grad.c), the parameter count
+ * of the 80M config against m2bert.md §3.6, the inference kernel cache, and a
+ * checkpoint round trip. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/core/err.h"
+#include "../src/core/rng.h"
+#include "../src/model/batch.h"
+#include "../src/model/checkpoint.h"
+#include "../src/model/m2.h"
+#include "../src/model/model.h"
+#include "test.h"
+
+static void tiny_m2(model_config *c, int num_labels, int pre_ln) {
+    config_default(c, ARCH_M2);
+    c->vocab_size = 64;
+    c->hidden = 16;
+    c->layers = 2;
+    c->heads = 1;
+    c->intermediate = 24;
+    c->max_position = 12;
+    c->m2_l_max = 10;
+    c->m2_filter_order = 8;
+    c->m2_pre_ln = pre_ln;
+    c->num_labels = num_labels;
+}
+
+/* B = 3 rows of L = 7 tokens; the last rows end in pads (id 0), which M2 keeps as tokens. */
+static void tiny_batch(batch_buf *bb, int V) {
+    enum { B = 3, S = 7 };
+    int32_t ids[B * S], types[B * S], labels[B * S];
+    int lens[B] = {7, 5, 2};
+    rng_key k = {.seed = 99, .stream = RNG_STREAM_FIXTURE};
+    for (int i = 0; i < B * S; i++) {
+        int b = i / S, s = i % S, real = s < lens[b];
+        ids[i] = real ? 1 + (int32_t)(rng_u32(k, (uint64_t)i) % (uint32_t)(V - 1)) : 0;
+        types[i] = real && s >= lens[b] / 2;
+        labels[i] = real && (rng_u32(k, 1000u + (uint64_t)i) % 3 == 0)
+                        ? 1 + (int32_t)(rng_u32(k, 2000u + (uint64_t)i) % (uint32_t)(V - 1)) : -100;
+    }
+    labels[0] = 5;
+    labels[S + 3] = 7;
+    CHECK(batch_from_padded_keep_pads(bb, B, S, ids, types, labels, 0) == 0, err_msg());
+}
+
+/* The reference inits every Linear with N(0, 0.02) and the filter MLP likewise, which
+ * leaves the gated paths (products of three such outputs) and the kernels tiny, and
+ * their gradients below what finite differences in fp32 resolve. Tests draw every
+ * matrix from U(±√(3/fan_in)) instead (unit-variance outputs), freq 1.3 (10 makes
+ * sin(10·x) oscillate faster than the differences' step). */
+static void widen_params(model *m) {
+    const param_table *pt = model_params(m);
+    float *w = model_param_data(m);
+    for (int i = 0; i < pt->n; i++) {
+        const param_desc *p = &pt->p[i];
+        float *x = w + p->offset;
+        if (strstr(p->name, "freq")) {
+            for (size_t j = 0; j < p->numel; j++) x[j] = 1.3f;
+            continue;
+        }
+        if (p->ndim < 2 || strstr(p->name, "pos_emb")) continue;
+        int64_t fan_in = p->shape[p->ndim - 1];
+        /* embedding rows of unit size too: the embedding LayerNorm of N(0, 0.02) rows is far from linear */
+        float bound = strstr(p->name, "embeddings") ? 1.0f : sqrtf(3.0f / (float)fan_in);
+        rng_key k = {.seed = 3, .stream = RNG_STREAM_FIXTURE | (uint32_t)i};
+        for (size_t j = 0; j < p->numel; j++) x[j] = bound * (2.0f * rng_uniform(k, j) - 1.0f);
+    }
+}
+
+static void check_m2(model_task task, int num_labels, int train, int pre_ln) {
+    model_config c;
+    tiny_m2(&c, num_labels, pre_ln);
+    model_opts mo = {.mlm_head = task == TASK_MLM, .max_tokens = 24, .max_seqs = 4, .seed = 1234};
+    model *m = model_create(&c, ops_cpu(), &mo);
+    REQUIRE(m != NULL);
+    widen_params(m);
+    batch_buf bb;
+    tiny_batch(&bb, c.vocab_size);
+    int32_t labels[3] = {2, 0, 1};
+    float targets[3] = {0.5f, -1.0f, 2.0f};
+    bb.b.labels = labels;
+    bb.b.targets = targets;
+    const param_table *pt = model_params(m);
+    float *w = model_param_data(m), *g = model_grad_data(m);
+    model_zero_grad(m);
+    model_forward(m, &bb.b, task, train, 3);
+    model_backward(m, &bb.b, task);
+    int bad = 0, tested = 0;
+    for (int i = 0; i < pt->n; i++) {
+        const param_desc *p = &pt->p[i];
+        rng_key k = {.seed = 5, .stream = RNG_STREAM_FIXTURE | (uint32_t)i};
+        double analytic = 0, scale = 0;
+        float *r = xmalloc(p->numel * sizeof *r);
+        for (size_t j = 0; j < p->numel; j++) {
+            r[j] = rng_uniform(k, j) - 0.5f;
+            analytic += (double)g[p->offset + j] * r[j];
+            scale += fabs((double)g[p->offset + j] * r[j]);
+        }
+        float *saved = xmalloc(p->numel * sizeof *saved);
+        memcpy(saved, w + p->offset, p->numel * sizeof *saved);
+        const double h = 1e-2;
+        for (size_t j = 0; j < p->numel; j++) w[p->offset + j] = saved[j] + (float)h * r[j];
+        double lp = model_forward(m, &bb.b, task, train, 3);
+        for (size_t j = 0; j < p->numel; j++) w[p->offset + j] = saved[j] - (float)h * r[j];
+        double lm = model_forward(m, &bb.b, task, train, 3);
+        memcpy(w + p->offset, saved, p->numel * sizeof *saved);
+        double numeric = (lp - lm) / (2 * h);
+        double tol = getenv("GRAD_STRICT") ? 0 : 2e-2 * scale + 1e-4;
+        if (fabs(numeric - analytic) > tol) {
+            bad++;
+            EXPECT_MSG(0, "m2 %s: numeric %.6g analytic %.6g (tol %.2g)", p->name, numeric, analytic, tol);
+        }
+        tested += scale > 1e-3; /* a gradient large enough for the check to mean something */
+        free(r);
+        free(saved);
+    }
+    EXPECT_EQ_INT(bad, 0);
+    EXPECT_MSG(tested >= pt->n - 2, "only %d of %d parameters have gradients above 1e-3", tested, pt->n);
+    batch_free(&bb);
+    model_free(m);
+}
+
+TEST(m2_grad_mlm) { check_m2(TASK_MLM, 0, 0, 0); }
+TEST(m2_grad_mlm_pre_ln_dropout) { check_m2(TASK_MLM, 0, 1, 1); }
+TEST(m2_grad_classify) { check_m2(TASK_CLASSIFY, 3, 0, 0); }
+TEST(m2_grad_regression) { check_m2(TASK_CLASSIFY, 1, 0, 1); }
+
+/* m2bert.md §3.6, 80M column: backbone (embeddings with l_max 128 + 12 layers) 79.64M,
+ * derived there from the §2.6 shapes: encoder 56,097,792 + embeddings 23,546,880. */
+TEST(m2_param_count_80m) {
+    model_config c;
+    config_default(&c, ARCH_M2); /* d 768, I 3072, 12 layers, V 30528, l_max = max_pos = 128 */
+    param_table t;
+    params_build(&t, &c, 0);
+    size_t total = 0, layer0 = 0, mixer0 = 0, filter0 = 0;
+    for (int i = 0; i < t.n; i++) {
+        total += t.p[i].numel;
+        if (!strncmp(t.p[i].name, "bert.encoder.layer.0.", 21)) {
+            layer0 += t.p[i].numel;
+            if (strstr(t.p[i].name, ".attention.")) mixer0 += t.p[i].numel;
+            if (strstr(t.p[i].name, ".filter_fn.")) filter0 += t.p[i].numel;
+        }
+    }
+    EXPECT_EQ_INT(filter0, 265728);        /* one HyenaFilter */
+    EXPECT_EQ_INT(mixer0, 2903040);        /* mixer per layer */
+    EXPECT_EQ_INT(layer0 - mixer0, 1771776); /* MLP per layer */
+    EXPECT_EQ_INT(total, 56097792 + 23546880);
+    params_free(&t);
+    params_build(&t, &c, 1); /* + MLM head (tied decoder): 0.62M */
+    size_t with_head = 0;
+    for (int i = 0; i < t.n; i++) with_head += t.p[i].numel;
+    EXPECT_EQ_INT(with_head - total, 768 * 768 + 768 + 2 * 768 + 30528);
+    params_free(&t);
+}
+
+/* An inference model (kernels cached per length) gives the training model's logits,
+ * also on its second forward, at two lengths, and after a length change back. */
+TEST(m2_inference_kernel_cache) {
+    model_config c;
+    tiny_m2(&c, 0, 0);
+    model_opts tr = {.mlm_head = 1, .max_tokens = 24, .max_seqs = 4, .seed = 77};
+    model_opts inf = tr;
+    inf.inference = 1;
+    model *a = model_create(&c, ops_cpu(), &tr), *b = model_create(&c, ops_cpu(), &inf);
+    REQUIRE(a && b);
+    widen_params(a);
+    memcpy(model_param_data(b), model_param_data(a), model_params(a)->total * sizeof(float));
+    batch_buf bb;
+    tiny_batch(&bb, c.vocab_size);
+    batch_all_rows(&bb);
+    int32_t ids2[8] = {3, 4, 5, 6, 7, 8, 9, 10}; /* 2 rows of 4 */
+    batch_buf b2;
+    REQUIRE(batch_from_padded_keep_pads(&b2, 2, 4, ids2, NULL, NULL, 0) == 0);
+    batch_all_rows(&b2);
+    const batch_buf *seq[4] = {&bb, &bb, &b2, &bb};
+    for (int r = 0; r < 4; r++) {
+        const model_batch *x = &seq[r]->b;
+        float la = model_forward(a, x, TASK_MLM, 0, 0), lb = model_forward(b, x, TASK_MLM, 0, 0);
+        size_t n = (size_t)x->M * c.vocab_size;
+        EXPECT_MSG(la == lb, "run %d: loss %.9g vs %.9g", r, la, lb);
+        EXPECT_MSG(!memcmp(model_logits(a, TASK_MLM), model_logits(b, TASK_MLM), n * sizeof(float)),
+                   "run %d: logits differ", r);
+    }
+    /* pads are tokens: the first row's outputs change when its padding grows (§1.6) */
+    batch_free(&b2);
+    batch_free(&bb);
+    model_free(a);
+    model_free(b);
+}
+
+/* Pads are not masked: row 0 of a [1, 4] batch differs from row 0 of the same ids padded to 6. */
+TEST(m2_padding_changes_outputs) {
+    model_config c;
+    tiny_m2(&c, 0, 0);
+    model_opts mo = {.mlm_head = 1, .max_tokens = 12, .max_seqs = 2, .seed = 5, .inference = 1};
+    model *m = model_create(&c, ops_cpu(), &mo);
+    REQUIRE(m != NULL);
+    int32_t ids[6] = {3, 9, 4, 2, 0, 0};
+    batch_buf x4, x6;
+    REQUIRE(batch_from_padded_keep_pads(&x4, 1, 4, ids, NULL, NULL, 0) == 0);
+    REQUIRE(batch_from_padded_keep_pads(&x6, 1, 6, ids, NULL, NULL, 0) == 0);
+    EXPECT_EQ_INT(x6.b.T, 6);
+    batch_all_rows(&x4);
+    batch_all_rows(&x6);
+    model_forward(m, &x4.b, TASK_MLM, 0, 0);
+    float *row4 = xmalloc((size_t)c.vocab_size * sizeof *row4); /* logits of token 0 */
+    memcpy(row4, model_logits(m, TASK_MLM), (size_t)c.vocab_size * sizeof *row4);
+    model_forward(m, &x6.b, TASK_MLM, 0, 0);
+    const float *row6 = model_logits(m, TASK_MLM);
+    double diff = 0;
+    for (int v = 0; v < c.vocab_size; v++) diff = fmax(diff, fabs((double)row4[v] - row6[v]));
+    EXPECT_MSG(diff > 1e-6, "token 0's logits moved by only %.3g", diff); /* the bidirectional long conv sees the pads */
+    free(row4);
+    batch_free(&x4);
+    batch_free(&x6);
+    model_free(m);
+}

@@ -22,7 +22,16 @@
 
 /* ---- tiled gemm ------------------------------------------------------------------ */
 
-#define GEMM_TILE 512 /* rows and columns of C per task: packing stays a small part of the work */
+/* Tile edge from the shape alone (never the thread count, so results stay
+ * bit-identical for any number of threads): about GEMM_TILES_TARGET tiles, so 16–32
+ * threads stay busy even at 1k-token batches, each tile a multiple of 64 between 64
+ * and 512 so packing stays a small part of the work. */
+#define GEMM_TILES_TARGET 64.0
+static int gemm_tile(int M, int N) {
+    double t = sqrt((double)M * (double)N / GEMM_TILES_TARGET);
+    int e = (int)(t / 64.0 + 0.5) * 64;
+    return e < 64 ? 64 : e > 512 ? 512 : e;
+}
 
 void cpu_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc) {
@@ -32,12 +41,13 @@ void cpu_gemm(int transA, int transB, int M, int N, int K, float alpha, const fl
         cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    int tm = (M + GEMM_TILE - 1) / GEMM_TILE, tn = (N + GEMM_TILE - 1) / GEMM_TILE;
+    int tile = gemm_tile(M, N);
+    int tm = (M + tile - 1) / tile, tn = (N + tile - 1) / tile;
     /* No `if` here: OpenBLAS must see an active parallel region (or one thread) to stay serial. */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int t = 0; t < tm * tn; t++) {
-        int i0 = t / tn * GEMM_TILE, j0 = t % tn * GEMM_TILE;
-        int mi = M - i0 < GEMM_TILE ? M - i0 : GEMM_TILE, nj = N - j0 < GEMM_TILE ? N - j0 : GEMM_TILE;
+        int i0 = t / tn * tile, j0 = t % tn * tile;
+        int mi = M - i0 < tile ? M - i0 : tile, nj = N - j0 < tile ? N - j0 : tile;
         const float *a = transA ? A + i0 : A + (size_t)i0 * lda; /* rows i0… of op(A) */
         const float *b = transB ? B + (size_t)j0 * ldb : B + j0; /* columns j0… of op(B) */
         cblas_sgemm(CblasRowMajor, ta, tb, mi, nj, K, alpha, a, lda, b, ldb, beta, C + (size_t)i0 * ldc + j0, ldc);

@@ -53,6 +53,7 @@ static const key_desc keys[] = {
     {"train.batch_size", K_INT, F(batch_size), "32", "sequences per optimizer step"},
     {"train.micro_batch", K_INT, F(micro_batch), "0", "sequences per forward/backward; 0 = batch_size"},
     {"train.steps", K_INT, F(steps), "1000", "optimizer steps"},
+    {"train.stop_after", K_INT, F(stop_after), "0", "stop with a checkpoint after N steps of this invocation (time budgets)"},
     {"train.seed", K_U64, F(seed), "17", "seed of init, masking, dropout and shuffling"},
     {"train.on_nan", K_STR, F(on_nan), "stop", "non-finite loss: stop (no checkpoint) | skip the step"},
     {"train.threads", K_INT, F(threads), "0", "CPU threads; 0 = all cores"},

@@ -33,6 +33,7 @@ typedef struct {
     int batch_size;         /* sequences per optimizer step */
     int micro_batch;        /* sequences per forward/backward (gradient accumulation) */
     int steps;
+    int stop_after;         /* stop (with a checkpoint) after this many steps in this invocation; 0 = no */
     uint64_t seed;
     char on_nan[8];         /* stop | skip */
     /* feedback and checkpoints */

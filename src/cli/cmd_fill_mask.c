@@ -7,6 +7,7 @@
 #include "../core/err.h"
 #include "../model/batch.h"
 #include "../model/checkpoint.h"
+#include "../model/m2.h"
 #include "../text/tokenizer.h"
 #include "cli.h"
 
@@ -116,7 +117,8 @@ int cmd_fill_mask(int argc, char **argv) {
     model *m = checkpoint_load(dir, ops_cpu(), &co);
     if (!m) { tok_free(tok); free(texts); return cli_fail("fill-mask", "%s", err_msg()); }
     if (tok_mask_id(tok) < 0) { model_free(m); tok_free(tok); free(texts); return cli_fail("fill-mask", "%s has no [MASK] token", vocab); }
-    int limit = model_cfg(m)->arch == ARCH_BERT ? model_cfg(m)->max_position : co.max_tokens;
+    const model_config *mc = model_cfg(m); /* M2 hook: rows up to min(l_max, max_position), pads never added */
+    int limit = mc->arch == ARCH_BERT ? mc->max_position : mc->arch == ARCH_M2 ? m2_max_len(mc) : co.max_tokens;
     max_len = co.max_tokens < limit ? co.max_tokens : limit;
     int rc = 0;
     if (n_texts) {

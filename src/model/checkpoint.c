@@ -49,6 +49,16 @@ int config_read_json(const char *path, model_config *c) {
     if (!rc) rc = get_num(root, "attention_probs_dropout_prob", &c->attn_dropout, path);
     if (!rc) rc = get_num(root, "classifier_dropout", &c->classifier_dropout, path);
     if (!rc) rc = get_num(root, "initializer_range", &c->initializer_range, path);
+    /* M2 hook: the M2-BERT config fields (m2bert.md §5.1); tensor shapes win where they tell */
+    if (!rc) rc = get_int(root, "long_conv_l_max", &c->m2_l_max, path);
+    if (!rc) rc = get_int(root, "hyena_filter_order", &c->m2_filter_order, path);
+    if (!rc) rc = get_int(root, "hyena_emb_dim", &c->m2_emb_dim, path);
+    if (!rc) rc = get_int(root, "monarch_mlp_nblocks", &c->m2_nblocks, path);
+    if (!rc) rc = get_num(root, "hyena_w", &c->m2_w, path);
+    if (!rc) rc = get_num(root, "hyena_w_mod", &c->m2_w_mod, path);
+    const json_value *ta = json_get(root, "hyena_training_additions");
+    if (!rc && ta && !json_is_null(ta) && json_bool(ta, &c->m2_pre_ln) != 0)
+        rc = err_set("%s: field \"hyena_training_additions\" must be true or false", path);
     const json_value *act = json_get(root, "hidden_act");
     if (!rc && act) {
         size_t n;
@@ -65,11 +75,15 @@ int config_read_json(const char *path, model_config *c) {
 
 /* Reads one tensor into host floats, checking its shape. */
 static int load_tensor(const st_file *f, const st_tensor *t, const param_desc *p, float *dst, const char *path) {
-    int ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
-    if (!ok) {
-        return err_set("%s: tensor %s has shape [%lld%s%lld] but the config needs [%lld%s%lld]", path, p->name,
-                       (long long)t->shape[0], t->ndim > 1 ? ", " : "", t->ndim > 1 ? (long long)t->shape[1] : 0LL,
-                       (long long)p->shape[0], p->ndim > 1 ? ", " : "", p->ndim > 1 ? (long long)p->shape[1] : 0LL);
+    int ok = t->ndim == p->ndim;
+    for (int d = 0; ok && d < p->ndim; d++) ok = t->shape[d] == p->shape[d];
+    if (!ok) { /* M2 hook: any rank (M2 has rank-3 tensors) */
+        char have[96] = "", want[96] = "";
+        for (int d = 0; d < t->ndim && d < 4; d++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+        for (int d = 0; d < p->ndim; d++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? ", " : "", (long long)p->shape[d]);
+        return err_set("%s: tensor %s has shape [%s] but the config needs [%s]", path, p->name, have, want);
     }
     (void)f;
     if (st_read_f32(t, dst, p->numel) != 0) return err_prefix("%s: tensor %s", path, p->name);
@@ -82,6 +96,19 @@ static const st_tensor *find_param(const st_file *f, const char *name) {
     if (t) return t;
     size_t n = strlen(name);
     char alt[128];
+    /* M2 hook: one Sin module (one freq) is shared by the six sine layers of a Hyena filter;
+     * a file may keep any of its aliases (m2bert.md §1.5, §2.6) */
+    const char *fq = strstr(name, "implicit_filter.1.freq");
+    if (fq && !strcmp(fq, "implicit_filter.1.freq")) {
+        static const char *const alias[] = {"implicit_filter.3.freq", "implicit_filter.5.freq",
+                                            "implicit_filter_rev.1.freq", "implicit_filter_rev.3.freq",
+                                            "implicit_filter_rev.5.freq"};
+        for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++) {
+            snprintf(alt, sizeof alt, "%.*s%s", (int)(fq - name), name, alias[i]);
+            if ((t = st_find(f, alt))) return t;
+        }
+        return NULL;
+    }
     if (n > 7 && !strcmp(name + n - 7, ".weight") && strstr(name, "LayerNorm")) {
         snprintf(alt, sizeof alt, "%.*s.gamma", (int)(n - 7), name);
         return st_find(f, alt);
@@ -100,6 +127,9 @@ static int ignorable(const char *name) {
                                         "cls.seq_relationship.weight", "cls.seq_relationship.bias"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (!strcmp(name, known[i])) return 1;
+    /* M2 hook: FlashFFTConv tables, the Hyena buffers (rebuilt exactly as linspace makes them), freq aliases */
+    if (strstr(name, "flashfft") || strstr(name, ".pos_emb.t") || strstr(name, ".modulation.deltas")) return 1;
+    if (strstr(name, "implicit_filter") && strstr(name, ".freq")) return 1;
     return !strncmp(name, "bert.pooler.", 12);
 }
 
@@ -158,10 +188,12 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
     st_file *f = st_open(wpath);
     if (!f) return NULL;
     model_config c;
-    int mosaic = 0;
-    for (size_t i = 0; i < st_count(f); i++)
+    int mosaic = 0, m2 = 0;
+    for (size_t i = 0; i < st_count(f); i++) {
         if (strstr(st_tensor_at(f, i)->name, "attention.self.Wqkv.weight")) mosaic = 1;
-    config_default(&c, mosaic ? ARCH_MOSAIC : ARCH_BERT);
+        if (strstr(st_tensor_at(f, i)->name, "attention.in_linear.weight")) m2 = 1; /* M2 hook */
+    }
+    config_default(&c, m2 ? ARCH_M2 : mosaic ? ARCH_MOSAIC : ARCH_BERT);
     c.num_labels = 0;
     if (config_read_json(cpath, &c) != 0) { st_close(f); return NULL; }
     /* shapes win over config.json */
@@ -180,7 +212,8 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
     int layers = 0;
     char name[128];
     for (;; layers++) {
-        snprintf(name, sizeof name, "bert.encoder.layer.%d.attention.output.dense.weight", layers);
+        snprintf(name, sizeof name, m2 ? "bert.encoder.layer.%d.attention.out_linear.weight"
+                                        : "bert.encoder.layer.%d.attention.output.dense.weight", layers);
         if (!st_find(f, name)) break;
     }
     if (layers == 0) {
@@ -189,6 +222,23 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
         return NULL;
     }
     c.layers = layers;
+    if (m2) { /* M2 hook: sizes from layer 0's shapes (m2bert.md §2.1: "take sizes from tensor shapes") */
+        const st_tensor *z = st_find(f, "bert.encoder.layer.0.attention.filter_fn.pos_emb.z");
+        const st_tensor *w0 = st_find(f, "bert.encoder.layer.0.attention.filter_fn.implicit_filter.0.weight");
+        const st_tensor *gl = st_find(f, "bert.encoder.layer.0.mlp.gated_layers.weight");
+        if (!z || z->ndim != 3 || !w0 || w0->ndim != 2 || !gl || gl->ndim != 3) {
+            err_set("%s: M2 layer 0 lacks filter_fn.pos_emb.z [1, l_max, e], implicit_filter.0.weight [order, e] "
+                    "or mlp.gated_layers.weight [nb, 2I/nb, d/nb]", wpath);
+            st_close(f);
+            return NULL;
+        }
+        c.m2_l_max = (int)z->shape[1];
+        c.m2_emb_dim = (int)z->shape[2];
+        c.m2_filter_order = (int)w0->shape[0];
+        c.m2_nblocks = (int)gl->shape[0];
+        c.intermediate = (int)(gl->shape[0] * gl->shape[1] / 2);
+        c.m2_pre_ln = st_find(f, "bert.encoder.layer.0.attention.layernorm.weight") != NULL;
+    }
     const st_tensor *cw = st_find(f, "classifier.weight");
     if (opts->num_labels > 0) c.num_labels = opts->num_labels;
     else if (cw && cw->ndim == 2) c.num_labels = (int)cw->shape[0];
@@ -223,6 +273,13 @@ static void write_config_json(json_w *w, const model_config *c, int mlm) {
     json_w_key(w, "hidden_act"); json_w_string(w, "gelu");
     json_w_key(w, "hidden_dropout_prob"); json_w_double(w, c->hidden_dropout);
     json_w_key(w, "hidden_size"); json_w_int(w, c->hidden);
+    if (c->arch == ARCH_M2) { /* M2 hook */
+        json_w_key(w, "hyena_emb_dim"); json_w_int(w, c->m2_emb_dim);
+        json_w_key(w, "hyena_filter_order"); json_w_int(w, c->m2_filter_order);
+        json_w_key(w, "hyena_training_additions"); json_w_bool(w, c->m2_pre_ln);
+        json_w_key(w, "hyena_w"); json_w_double(w, c->m2_w);
+        json_w_key(w, "hyena_w_mod"); json_w_double(w, c->m2_w_mod);
+    }
     if (c->num_labels > 0) {
         json_w_key(w, "id2label");
         json_w_begin_object(w);
@@ -249,8 +306,13 @@ static void write_config_json(json_w *w, const model_config *c, int mlm) {
         json_w_end_object(w);
     }
     json_w_key(w, "layer_norm_eps"); json_w_double(w, c->layer_norm_eps);
+    if (c->arch == ARCH_M2) { json_w_key(w, "long_conv_l_max"); json_w_int(w, c->m2_l_max); }
     json_w_key(w, "max_position_embeddings"); json_w_int(w, c->max_position);
     json_w_key(w, "model_type"); json_w_string(w, "bert");
+    if (c->arch == ARCH_M2) { /* M2 hook: the m2 repo's switches for this architecture */
+        json_w_key(w, "monarch_mixer_sequence_mixing"); json_w_bool(w, 1);
+        json_w_key(w, "monarch_mlp_nblocks"); json_w_int(w, c->m2_nblocks);
+    }
     json_w_key(w, "num_attention_heads"); json_w_int(w, c->heads);
     json_w_key(w, "num_hidden_layers"); json_w_int(w, c->layers);
     json_w_key(w, "pad_token_id"); json_w_int(w, c->pad_token_id);

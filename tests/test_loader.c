@@ -9,6 +9,7 @@
 #include "../src/core/err.h"
 #include "../src/data/loader.h"
 #include "../src/data/shard.h"
+#include "../src/io/file.h"
 #include "test.h"
 
 enum { PAD = 0, CLS = 2, SEP = 3, MSK = 4, VOCAB = 30000 };
@@ -443,4 +444,62 @@ TEST(loader_prefetch_thread_shuts_down_cleanly) {
         }
         loader_close(l); /* the thread may be mid-build */
     }
+}
+
+TEST(loader_reports_ids_beyond_the_vocabulary) {
+    /* The shard structure is checked on open, ids as they are read: damage one token. */
+    static const uint32_t d0[] = {10, 11}, d1[] = {12, 13, 14};
+    const uint32_t *docs[] = {d0, d1};
+    int len[] = {2, 3};
+    const char *path = write_shard("bad_id.bin", 2, docs, len);
+    size_t n;
+    char *bytes = file_read_all(path, &n);
+    REQUIRE(bytes != NULL);
+    /* u16 tokens after the 64-byte header and 3 index entries: token 3 = doc 1, offset 1 */
+    bytes[64 + 24 + 2 * 3] = (char)0xFF;
+    bytes[64 + 24 + 2 * 3 + 1] = (char)0xFF;
+    afile f;
+    REQUIRE(afile_open(&f, path) == 0);
+    REQUIRE(afile_write(&f, bytes, n) == 0 && afile_commit(&f) == 0);
+    free(bytes);
+    loader_config c;
+    base_cfg(&c, LOADER_PAD, 8, 2);
+    for (int pf = 0; pf < 2; pf++) {
+        c.prefetch = pf;
+        loader *l = loader_open(&c, &path, 1);
+        REQUIRE(l != NULL);
+        const loader_batch *lb;
+        EXPECT_EQ_INT(loader_next(l, &lb), -1);
+        EXPECT_MSG(strstr(err_msg(), "bad_id.bin: document 1, token 1 has id 65535") != NULL, "%s", err_msg());
+        EXPECT_EQ_INT(loader_next(l, &lb), -1); /* stays failed */
+        loader_close(l);
+    }
+}
+
+TEST(loader_config_from_the_bert_vocab) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/bert-base-uncased-vocab.txt", test_fixture_dir());
+    tokenizer *t = tok_load_vocab(path, NULL);
+    REQUIRE(t != NULL);
+    loader_config c;
+    loader_config_default(&c);
+    REQUIRE(loader_config_from_tokenizer(&c, t) == 0);
+    /* bert-base-uncased: [PAD] 0, [CLS] 101, [SEP] 102, [MASK] 103, 30522 tokens (spec §6) */
+    EXPECT_EQ_INT(c.cls_id, 101);
+    EXPECT_EQ_INT(c.sep_id, 102);
+    EXPECT_EQ_INT(c.mask.mask_id, 103);
+    EXPECT_EQ_INT(c.mask.n_random, 30522);
+    EXPECT_EQ_INT(c.vocab_size, 30522);
+    EXPECT_EQ_INT(c.mask.n_special, 3);
+    EXPECT(mask_is_special(&c.mask, 0) && mask_is_special(&c.mask, 101) && mask_is_special(&c.mask, 102));
+    EXPECT(!mask_is_special(&c.mask, 103) && !mask_is_special(&c.mask, 100)); /* [MASK], [UNK] */
+    /* the hash is FNV-1a 64 of the canonical vocab.txt bytes (the file itself: LF, one token a line) */
+    size_t n;
+    char *bytes = file_read_all(path, &n);
+    REQUIRE(bytes != NULL);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)bytes[i]) * 0x100000001b3ull;
+    free(bytes);
+    EXPECT(c.vocab_hash == h);
+    tok_free(t);
 }

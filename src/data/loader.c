@@ -378,6 +378,8 @@ loader *loader_open(const loader_config *cfg, const char *const *paths, int n_pa
         if (shard_open(&s->s, paths[i]) != 0) goto fail;
         l->n_sh++;
         if (shard_check_vocab(&s->s, cfg->vocab_size, cfg->vocab_hash) != 0) goto fail;
+        /* checksum and id range: one pass at memory speed, before any training step trusts the data */
+        if (shard_verify(&s->s) != 0) goto fail;
         s->doc0 = l->n_docs;
         s->seq0 = l->n_seqs;
         uint64_t nd = s->s.h.n_docs;

@@ -330,3 +330,24 @@ TEST(m2_blockdiag_equals_dense_block_diag) {
     free(x); free(w); free(b); free(g); free(y); free(dense); free(ref); free(dx); free(dw); free(db);
     free(rx); free(rw); free(rb); free(x2); free(y2);
 }
+
+/* ---- weighted row pooling ------------------------------------------------------------------------ */
+
+TEST(m2_pool_forward_and_backward) {
+    const ops *o = ops_cpu();
+    int B = 2, L = 3, C = 4;
+    float *x = rnd((size_t)B * L * C, 61, 1.0f), *g = rnd((size_t)B * C, 62, 1.0f);
+    float w[6] = {0.5f, 0.5f, 0.0f, 1.0f / 3, 1.0f / 3, 1.0f / 3}; /* row 0: 2 real tokens, row 1: 3 */
+    float y[8], *dx = filled((size_t)B * L * C, 1.0f);
+    o->m2_pool_fwd(y, x, w, B, L, C);
+    o->m2_pool_bwd(dx, g, w, B, L, C);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            double ref = 0;
+            for (int n = 0; n < L; n++) ref += (double)w[b * L + n] * x[(b * L + n) * C + c];
+            EXPECT(fabs(y[b * C + c] - ref) <= 1e-6);
+            for (int n = 0; n < L; n++)
+                EXPECT(fabs(dx[(b * L + n) * C + c] - (1.0 + (double)w[b * L + n] * g[b * C + c])) <= 1e-6);
+        }
+    free(x); free(g); free(dx);
+}

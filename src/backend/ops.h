@@ -156,6 +156,12 @@ typedef struct ops {
     /* dinp, dw, db += (dinp, db may be NULL) */
     void (*blockdiag_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
                           int C, int OC, int nb);
+
+    /* Weighted row pooling over each of the B rows of L tokens (M2 mean pooling, §3.5):
+     * out[b] = Σ_n w[b·L + n]·in[b·L + n]. out (B,C) act; in (T,C) act; w (T,) f32 */
+    void (*m2_pool_fwd)(void *out, const void *in, const float *w, int B, int L, int C);
+    /* din[b·L + n] += w[b·L + n]·dout[b] */
+    void (*m2_pool_bwd)(void *din, const void *dout, const float *w, int B, int L, int C);
 } ops;
 
 /* M2 long convolution sizes: the FFT length (the power of two ≥ 2L; any N ≥ 2L−1

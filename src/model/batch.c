@@ -48,13 +48,16 @@ int batch_from_padded(batch_buf *bb, int B, int S, const int32_t *input_ids, con
 }
 
 int batch_from_padded_keep_pads(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
-                                const int32_t *labels, int32_t min_label) {
+                                const int32_t *attention_mask, const int32_t *labels, int32_t min_label) {
     size_t n = (size_t)B * (size_t)S;
-    int32_t *ones = xmalloc((n ? n : 1) * sizeof *ones); /* (B·S,) every position real */
-    for (size_t i = 0; i < n; i++) ones[i] = 1;
-    int rc = batch_from_padded(bb, B, S, input_ids, token_types, ones, labels, min_label);
-    free(ones);
-    return rc;
+    int32_t *mask = xmalloc((n ? n : 1) * sizeof *mask); /* (B·S,) */
+    for (size_t i = 0; i < n; i++) mask[i] = 1; /* every position is a token */
+    int rc = batch_from_padded(bb, B, S, input_ids, token_types, mask, labels, min_label);
+    if (rc != 0) { free(mask); return rc; }
+    for (size_t i = 0; i < n; i++) mask[i] = attention_mask ? attention_mask[i] != 0 : 1;
+    bb->mask = mask;
+    bb->b.attn_mask = mask;
+    return 0;
 }
 
 void batch_all_rows(batch_buf *bb) {
@@ -73,5 +76,6 @@ void batch_free(batch_buf *bb) {
     free(bb->rows);
     free(bb->targets);
     free(bb->cu);
+    free(bb->mask);
     memset(bb, 0, sizeof *bb);
 }

@@ -12,6 +12,7 @@ typedef struct {
     model_batch b;
     int32_t *ids, *types, *pos, *cu, *rows, *targets; /* (T,) ×3, (B+1,), (M,) ×2 */
     int32_t *flat;                                     /* (T,) flat b·S + s position of each real token */
+    int32_t *mask;                                     /* (T,) keep_pads only: the attention mask */
 } batch_buf;
 
 /* Real tokens are those with attention_mask 1; they must come first in each row
@@ -20,10 +21,11 @@ typedef struct {
  * token_types may be NULL (zeros). Returns -1 + err on inconsistent input. */
 int batch_from_padded(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
                       const int32_t *attention_mask, const int32_t *labels, int32_t min_label);
-/* M2 hook: the same with every position a token (pads included, attention_mask
- * ignored): B rows of exactly S tokens, as M2-BERT runs them (m2bert.md §1.6). */
+/* M2 hook: the same with every position a token (pads included): B rows of exactly
+ * S tokens, as M2-BERT runs them (m2bert.md §1.6). attention_mask (may be NULL: all
+ * real) only goes to b.attn_mask, for mean pooling. */
 int batch_from_padded_keep_pads(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
-                                const int32_t *labels, int32_t min_label);
+                                const int32_t *attention_mask, const int32_t *labels, int32_t min_label);
 /* Makes every real token an MLM row (targets = the input ids): logits at every position. */
 void batch_all_rows(batch_buf *bb);
 void batch_free(batch_buf *bb);

@@ -11,6 +11,7 @@
 #include "../io/file.h"
 #include "../io/json.h"
 #include "../io/safetensors.h"
+#include "m2.h"
 
 static int get_int(const json_value *root, const char *key, int *out, const char *path) {
     const json_value *v = json_get(root, key);
@@ -59,6 +60,9 @@ int config_read_json(const char *path, model_config *c) {
     const json_value *ta = json_get(root, "hyena_training_additions");
     if (!rc && ta && !json_is_null(ta) && json_bool(ta, &c->m2_pre_ln) != 0)
         rc = err_set("%s: field \"hyena_training_additions\" must be true or false", path);
+    const json_value *pa = json_get(root, "pool_all");
+    if (!rc && pa && !json_is_null(pa) && json_bool(pa, &c->m2_pool_all) != 0)
+        rc = err_set("%s: field \"pool_all\" must be true or false", path);
     const json_value *act = json_get(root, "hidden_act");
     if (!rc && act) {
         size_t n;
@@ -166,6 +170,19 @@ static int read_params(model *m, const st_file *f, const char *wpath, int quiet,
         if (fresh) fprintf(stderr, "note: %s: classification head initialised fresh (%d tensors)\n", wpath, fresh);
     }
     free(used);
+    if (rc == 0 && model_m2(m)) { /* M2 hook: the Hyena buffers t, deltas from the file when present */
+        const st_tensor *bt = st_find(f, "bert.encoder.layer.0.attention.filter_fn.pos_emb.t");
+        const st_tensor *bd = st_find(f, "bert.encoder.layer.0.attention.filter_fn.modulation.deltas");
+        if (bt && bd) {
+            float *tv = xmalloc((size_t)bt->numel * sizeof *tv), *dv = xmalloc((size_t)bd->numel * sizeof *dv);
+            if (st_read_f32(bt, tv, (size_t)bt->numel) || st_read_f32(bd, dv, (size_t)bd->numel))
+                rc = err_prefix("%s: M2 buffers", wpath);
+            else if (m2_set_buffers(model_m2(m), tv, (int)bt->numel, dv, (int)bd->numel) != 0)
+                rc = err_prefix("%s", wpath);
+            free(tv);
+            free(dv);
+        }
+    }
     if (rc == 0) o->upload(model_param_data(m), host, pt->total * sizeof *host);
     free(host);
     return rc;
@@ -316,6 +333,7 @@ static void write_config_json(json_w *w, const model_config *c, int mlm) {
     json_w_key(w, "num_attention_heads"); json_w_int(w, c->heads);
     json_w_key(w, "num_hidden_layers"); json_w_int(w, c->layers);
     json_w_key(w, "pad_token_id"); json_w_int(w, c->pad_token_id);
+    if (c->arch == ARCH_M2) { json_w_key(w, "pool_all"); json_w_bool(w, c->m2_pool_all); } /* M2 hook */
     json_w_key(w, "tie_word_embeddings"); json_w_bool(w, 1);
     json_w_key(w, "type_vocab_size"); json_w_int(w, c->type_vocab);
     json_w_key(w, "vocab_size"); json_w_int(w, c->vocab_size);

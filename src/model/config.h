@@ -35,6 +35,7 @@ typedef struct {
     double m2_w_mod;       /* [hyena_w_mod] sin(w_mod·freq·x), 1 */
     int m2_nblocks;        /* [monarch_mlp_nblocks] block-diagonal MLP blocks, 4 */
     int m2_pre_ln;         /* [hyena_training_additions] pre-mixer LayerNorm (eps 1e-5) */
+    int m2_pool_all;       /* [pool_all] classification pools the mean of the real tokens, not [CLS] */
 } model_config;
 
 /* Fills the defaults of an architecture (base size: C 768, L 12, nh 12, I 3072;

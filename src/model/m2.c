@@ -326,6 +326,16 @@ void m2_free(m2_ctx *m) {
     free(m);
 }
 
+int m2_set_buffers(m2_ctx *m, const float *t, int n_t, const float *deltas, int n_d) {
+    if (n_t < m->Lmax || n_d != m->cfg.hidden)
+        return err_set("M2 buffers: pos_emb.t has %d values (need at least %d), modulation.deltas %d (need %d)", n_t,
+                       m->Lmax, n_d, m->cfg.hidden);
+    m->o->upload(m->t, t, (size_t)m->Lmax * sizeof(float));
+    m->o->upload(m->deltas, deltas, (size_t)n_d * sizeof(float));
+    m2_invalidate(m);
+    return 0;
+}
+
 void m2_invalidate(m2_ctx *m) {
     for (int l = 0; l < m->cfg.layers; l++) m->cached_L[l] = 0;
 }

@@ -34,6 +34,10 @@ int m2_max_len(const model_config *c);
 m2_ctx *m2_create(const model_config *c, const ops *o, const param_table *pt, int max_tokens, int inference);
 void m2_free(m2_ctx *m);
 void m2_invalidate(m2_ctx *m);
+/* Replaces the modulation buffers (host floats): t (n_t ≥ the longest row) and deltas (n_d = C),
+ * e.g. a checkpoint's `pos_emb.t` and `modulation.deltas` (m2bert.md §2.6: take them from the
+ * file; torch's fp32 linspace differs by an ulp between versions). -1 + err on bad sizes. */
+int m2_set_buffers(m2_ctx *m, const float *t, int n_t, const float *deltas, int n_d);
 
 /* Layer l on x (T, C), T = B·L; returns its output (T, C) (backend memory owned
  * by the context). p_drop/key: the MLP dropout (after the GLU). */

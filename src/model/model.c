@@ -65,6 +65,7 @@ struct model {
     layer_acts *la;          /* (L,) */
     /* inputs, backend copies */
     int32_t *in_ids, *in_types, *in_pos, *in_cu, *in_rows, *in_targets, *in_cls_rows, *in_labels;
+    float *in_pool_w;        /* (T,) M2 mean pooling weights */
     /* MLM head (max_tokens rows) */
     void *hm, *tpre, *t, *tl, *logits; /* (M,C) ×4, (M,V) */
     float *tmean, *trstd, *loss, *xlse; /* (M,) */
@@ -208,6 +209,7 @@ static void layout_acts(model *m, carver *cv) {
         m->pooled = carve(cv, B * C);
         m->clogits = carve(cv, B * NL);
         m->closs = carve(cv, B);
+        if (m2) m->in_pool_w = carve(cv, T);
         m->clse = carve(cv, B);
         if (!m->inference) m->dclogits = carve(cv, B * NL);
     }
@@ -275,6 +277,7 @@ void model_free(model *m) {
 }
 
 const model_config *model_cfg(const model *m) { return &m->cfg; }
+struct m2_ctx *model_m2(model *m) { return m->m2; }
 const ops *model_ops(const model *m) { return m->o; }
 const param_table *model_params(const model *m) { return &m->pt; }
 float *model_param_data(model *m) { return m->params; }
@@ -383,9 +386,22 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
     }
     /* classification: pooler on each sequence's first token ([CLS]) */
     int B = b->B, NL = c->num_labels;
-    for (int i = 0; i < B; i++) m->host_cls_rows[i] = b->cu_seqlens[i];
-    o->upload(m->in_cls_rows, m->host_cls_rows, sz(B, 1) * 4);
-    o->gather_rows(m->hc, x, m->in_cls_rows, B, C);
+    if (m->m2 && c->m2_pool_all) { /* M2 hook: mean of the real tokens of each row (§3.5 pool_all) */
+        float *pw = xmalloc(sz(T, 1) * sizeof *pw);
+        for (int i = 0; i < B; i++) {
+            int n = 0;
+            for (int j = 0; j < L2; j++) n += !b->attn_mask || b->attn_mask[i * L2 + j];
+            for (int j = 0; j < L2; j++)
+                pw[i * L2 + j] = (!b->attn_mask || b->attn_mask[i * L2 + j]) ? 1.0f / (float)(n ? n : 1) : 0.0f;
+        }
+        o->upload(m->in_pool_w, pw, sz(T, 1) * sizeof *pw);
+        free(pw);
+        o->m2_pool_fwd(m->hc, x, m->in_pool_w, B, L2, C);
+    } else {
+        for (int i = 0; i < B; i++) m->host_cls_rows[i] = b->cu_seqlens[i];
+        o->upload(m->in_cls_rows, m->host_cls_rows, sz(B, 1) * 4);
+        o->gather_rows(m->hc, x, m->in_cls_rows, B, C);
+    }
     o->matmul_fwd(m->pooled, m->ppre, m->hc, P(m->pool_w), P(m->pool_b), B, C, C, ACT_TANH);
     o->dropout_fwd(m->pooled, m->pooled, sz(B, C), train ? cls_dropout(c) : 0.0f, drop_key(m, 0, SITE_CLS));
     o->matmul_fwd(m->clogits, NULL, m->pooled, P(m->cls_w), P(m->cls_b), B, C, NL, ACT_NONE);
@@ -450,7 +466,8 @@ void model_backward(model *m, const model_batch *b, model_task task) {
         o->act_bwd(m->dt1, m->ds, m->ppre, sz(B, C), ACT_TANH);
         o->zero(m->dx, sz(B, C) * fsz);
         o->matmul_bwd(m->dx, G(m->pool_w), G(m->pool_b), m->dt1, m->hc, P(m->pool_w), B, C, C);
-        o->scatter_add_rows(m->dy, m->dx, m->in_cls_rows, B, C);
+        if (m->m2 && c->m2_pool_all) o->m2_pool_bwd(m->dy, m->dx, m->in_pool_w, B, T / B, C); /* M2 hook */
+        else o->scatter_add_rows(m->dy, m->dx, m->in_cls_rows, B, C);
     }
 
     /* ---- layers, last to first: dy holds ∂L/∂y of the current layer ---- */
@@ -506,6 +523,13 @@ void model_backward(model *m, const model_batch *b, model_task task) {
     o->zero(m->ds, sz(T, C) * fsz);
     o->layernorm_bwd(m->ds, G(m->eln_g), G(m->eln_b), m->dt1, m->emb_sum, P(m->eln_g), m->emb_mean, m->emb_rstd,
                      T, C);
+    /* M2 hook: pads are tokens in M2, and nn.Embedding(padding_idx) passes no gradient to the
+     * pad row from lookups; the row keeps the tied decoder's share (docs/fixtures.md, M2) */
+    float *padrow = m->m2 ? xmalloc(sz(C, 1) * fsz) : NULL;
+    size_t pad_off = m->wte + (size_t)c->pad_token_id * C;
+    if (padrow) o->download(padrow, G(pad_off), sz(C, 1) * fsz);
     o->embed_bwd(G(m->wte), G(m->wtt), haspos ? G(m->wpe) : NULL, m->ds, m->in_ids, m->in_types,
                  haspos ? m->in_pos : NULL, T, C);
+    if (padrow) o->upload(G(pad_off), padrow, sz(C, 1) * fsz);
+    free(padrow);
 }

@@ -24,6 +24,7 @@ typedef struct {
     const int32_t *mlm_targets;      /* (M,) target ids */
     const int32_t *labels;           /* (B,) class ids (classification) */
     const float *targets;            /* (B,) regression targets (num_labels == 1) */
+    const int32_t *attn_mask;        /* (T,) M2 hook: 1 = real token, for mean pooling (NULL: all tokens) */
 } model_batch;
 
 typedef enum { TASK_MLM, TASK_CLASSIFY } model_task;
@@ -55,6 +56,9 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
 /* Backward of the last forward: ACCUMULATES into the gradients (model_zero_grad first). */
 void model_backward(model *m, const model_batch *b, model_task task);
 void model_zero_grad(model *m);
+
+/* M2 hook: the model's M2 state (src/model/m2.h), NULL for other architectures. */
+struct m2_ctx *model_m2(model *m);
 
 /* After a forward: logits of the MLM rows (M, V) or the classifier (B, num_labels),
  * and the final hidden states (T, C) — backend memory. */

@@ -279,6 +279,8 @@ static const ops cpu_table = {
     .m2_modulate_bwd = cpu_m2_modulate_bwd,
     .blockdiag_fwd = cpu_blockdiag_fwd,
     .blockdiag_bwd = cpu_blockdiag_bwd,
+    .m2_pool_fwd = cpu_m2_pool_fwd,
+    .m2_pool_bwd = cpu_m2_pool_bwd,
 };
 
 const ops *ops_cpu(void) { return &cpu_table; }

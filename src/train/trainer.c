@@ -174,6 +174,7 @@ typedef struct {
     FILE *metrics;
     char vocab_path[4096];
     int accum;
+    double unigram_acc; /* of the last evaluation */
 } run_state;
 
 static int write_text_file(const char *path, const runcfg *c) {
@@ -212,6 +213,8 @@ static int evaluate(run_state *r, int64_t step, double *loss_out, double *acc_ou
     double loss_sum = 0;
     uint64_t rows = 0, correct = 0;
     float *logits = NULL;
+    /* unigram baseline: always answering the most frequent target */
+    uint64_t *freq = xcalloc((size_t)mc->vocab_size, sizeof *freq);
     for (int b = 0; b < r->c->eval_batches; b++) {
         const loader_batch *lb;
         int got = loader_next(r->val, &lb);
@@ -223,6 +226,7 @@ static int evaluate(run_state *r, int64_t step, double *loss_out, double *acc_ou
         logits = xrealloc(logits, n * sizeof *logits);
         model_ops(r->m)->download(logits, model_logits(r->m, TASK_MLM), n * sizeof *logits);
         for (int i = 0; i < lb->b.M; i++) {
+            freq[lb->b.mlm_targets[i]]++;
             const float *z = logits + (size_t)i * mc->vocab_size;
             int best = 0;
             for (int v = 1; v < mc->vocab_size; v++) if (z[v] > z[best]) best = v;
@@ -232,11 +236,15 @@ static int evaluate(run_state *r, int64_t step, double *loss_out, double *acc_ou
         rows += (uint64_t)lb->b.M;
     }
     free(logits);
+    uint64_t top = 0;
+    for (int v = 0; v < mc->vocab_size; v++) top = freq[v] > top ? freq[v] : top;
+    free(freq);
     if (!rows) return 1;
     *loss_out = loss_sum / (double)rows;
     *acc_out = (double)correct / (double)rows;
-    fprintf(r->metrics, "{\"step\": %" PRId64 ", \"eval_loss\": %.9g, \"eval_accuracy\": %.6f, \"eval_tokens\": %" PRIu64 "}\n",
-            step, *loss_out, *acc_out, rows);
+    r->unigram_acc = (double)top / (double)rows;
+    fprintf(r->metrics, "{\"step\": %" PRId64 ", \"eval_loss\": %.9g, \"eval_accuracy\": %.6f, \"eval_unigram_accuracy\": %.6f, \"eval_tokens\": %" PRIu64 "}\n",
+            step, *loss_out, *acc_out, r->unigram_acc, rows);
     fflush(r->metrics);
     return 0;
 }
@@ -365,7 +373,8 @@ int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int qu
                 c->arch, c->layers, c->hidden, pt->total, loader_n_seqs(r.train), c->steps, c->batch_size);
     double ev_loss, ev_acc;
     if (step == 0 && r.val && evaluate(&r, 0, &ev_loss, &ev_acc) == 0 && !quiet)
-        fprintf(stderr, "pretrain: step 0 eval loss %.4f, masked accuracy %.4f\n", ev_loss, ev_acc);
+        fprintf(stderr, "pretrain: step 0 eval loss %.4f, masked accuracy %.4f (unigram baseline %.4f)\n", ev_loss, ev_acc,
+                r.unigram_acc);
     double t0 = now_s(), t_log = t0, loss_log = 0;
     uint64_t tok_log = 0;
     int n_log = 0;
@@ -424,8 +433,8 @@ int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int qu
         }
         if (r.val && ((c->eval_every && step % c->eval_every == 0) || step == c->steps)) {
             if (evaluate(&r, step, &ev_loss, &ev_acc) == 0 && !quiet)
-                fprintf(stderr, "%spretrain: step %" PRId64 " eval loss %.4f, masked accuracy %.4f\n", r.tty ? "\n" : "", step,
-                        ev_loss, ev_acc);
+                fprintf(stderr, "%spretrain: step %" PRId64 " eval loss %.4f, masked accuracy %.4f (unigram baseline %.4f)\n",
+                        r.tty ? "\n" : "", step, ev_loss, ev_acc, r.unigram_acc);
         }
         if (step % c->ckpt_every == 0 || last) {
             rc = checkpoint(&r, step, tokens);

@@ -5,6 +5,7 @@
  * checkpoint round trip, `bertc fill-mask`, and parity with the reference
  * fixtures of the official code (m2_*.safetensors). */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,3 +590,45 @@ TEST(m2_parity_tiny_mlm_pre_ln) { check_m2_fixture("m2_tiny_mlm_ln.safetensors")
 TEST(m2_parity_tiny_classify_cls) { check_m2_fixture("m2_tiny_cls.safetensors"); }
 TEST(m2_parity_tiny_classify_mean_pool) { check_m2_fixture("m2_tiny_cls_meanpool.safetensors"); }
 TEST(m2_parity_80m_mlm) { check_m2_fixture("m2_80m_mlm.safetensors"); }
+
+/* Loss and every gradient bit for bit the same on 1 and 3 threads (sizes above the
+ * parallel thresholds of the M2 ops). */
+TEST(m2_model_thread_determinism) {
+    model_config c;
+    tiny_m2(&c, 0, 1);
+    c.hidden = 64;
+    c.intermediate = 128;
+    c.layers = 1;
+    c.max_position = c.m2_l_max = 64;
+    enum { B = 4, L = 64 };
+    int32_t ids[B * L], labels[B * L];
+    rng_key k = {.seed = 4, .stream = RNG_STREAM_FIXTURE};
+    for (int i = 0; i < B * L; i++) {
+        ids[i] = 1 + (int32_t)(rng_u32(k, (uint64_t)i) % 63u);
+        labels[i] = i % 5 == 0 ? ids[i] : -100;
+    }
+    batch_buf bb;
+    REQUIRE(batch_from_padded_keep_pads(&bb, B, L, ids, NULL, NULL, labels, 0) == 0);
+    model_opts mo = {.mlm_head = 1, .max_tokens = B * L, .max_seqs = B, .seed = 6};
+    float *grads[2] = {NULL, NULL}, loss[2];
+    size_t total = 0;
+    int saved = omp_get_max_threads();
+    for (int r = 0; r < 2; r++) {
+        omp_set_num_threads(r ? 3 : 1);
+        model *m = model_create(&c, ops_cpu(), &mo);
+        REQUIRE(m != NULL);
+        model_zero_grad(m);
+        loss[r] = model_forward(m, &bb.b, TASK_MLM, 1, 2);
+        model_backward(m, &bb.b, TASK_MLM);
+        total = model_params(m)->total;
+        grads[r] = xmalloc(total * sizeof(float));
+        memcpy(grads[r], model_grad_data(m), total * sizeof(float));
+        model_free(m);
+    }
+    omp_set_num_threads(saved);
+    EXPECT(loss[0] == loss[1]);
+    EXPECT(!memcmp(grads[0], grads[1], total * sizeof(float)));
+    free(grads[0]);
+    free(grads[1]);
+    batch_free(&bb);
+}

@@ -16,7 +16,7 @@ static const char *usage =
     "tokens/s of the forward pass, and of forward + backward with --train.\n"
     "\n"
     "options:\n"
-    "  --arch bert|mosaicbert   architecture (default mosaicbert)\n"
+    "  --arch bert|mosaicbert|m2bert  architecture (default mosaicbert)\n"
     "  --seq N          sequence length (default 128)\n"
     "  --batch N        sequences per batch (default 32)\n"
     "  --steps N        timed steps after one warm-up (default 3)\n"
@@ -38,7 +38,8 @@ int cmd_bench(int argc, char **argv) {
         else if ((v = cli_flag_value(argc, argv, &i, "--arch"))) {
             if (!strcmp(v, "bert")) arch = ARCH_BERT;
             else if (!strcmp(v, "mosaicbert") || !strcmp(v, "mosaic")) arch = ARCH_MOSAIC;
-            else return cli_fail("bench", "--arch must be bert or mosaicbert, got '%s'", v);
+            else if (!strcmp(v, "m2bert") || !strcmp(v, "m2")) arch = ARCH_M2; /* M2 hook */
+            else return cli_fail("bench", "--arch must be bert, mosaicbert or m2bert, got '%s'", v);
         } else if ((v = cli_flag_value(argc, argv, &i, "--seq"))) S = atoi(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--batch"))) B = atoi(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--steps"))) steps = atoi(v);
@@ -56,7 +57,8 @@ int cmd_bench(int argc, char **argv) {
     if (hidden) c.hidden = hidden;
     if (heads) c.heads = heads;
     if (inter) c.intermediate = inter;
-    if (arch == ARCH_BERT && S > c.max_position) c.max_position = S;
+    if (arch != ARCH_MOSAIC && S > c.max_position) c.max_position = S;
+    if (arch == ARCH_M2 && S > c.m2_l_max) c.m2_l_max = S; /* M2 hook: the Hyena features cover the row */
     int T = B * S;
     model_opts mo = {.mlm_head = 1, .max_tokens = T, .max_seqs = B, .inference = !train, .seed = 1};
     model *m = model_create(&c, ops_cpu(), &mo);

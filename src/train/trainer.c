@@ -28,6 +28,7 @@
 #include "../data/shard.h"
 #include "../io/file.h"
 #include "../io/safetensors.h"
+#include "../model/batch.h"
 #include "../model/checkpoint.h"
 #include "../model/model.h"
 #include "../text/tokenizer.h"
@@ -175,7 +176,38 @@ typedef struct {
     char vocab_path[4096];
     int accum;
     double unigram_acc; /* of the last evaluation */
+    int m2;             /* M2-BERT: batches go in as full rows, pads included */
+    batch_buf rows;     /* M2: the padded form of the current batch */
 } run_state;
+
+/* M2-BERT runs on rows of exactly seq_len tokens with the pads in them
+ * (m2bert.md §1.6): re-pad a loader batch (pad mode: one sequence per row). */
+static const model_batch *as_model_batch(run_state *r, const loader_batch *lb) {
+    if (!r->m2) return &lb->b;
+    const model_batch *b = &lb->b;
+    int B = b->B, S = r->c->seq_len;
+    size_t n = (size_t)B * S;
+    int32_t *ids = xmalloc(n * sizeof *ids), *mask = xcalloc(n, sizeof *mask), *labels = xmalloc(n * sizeof *labels);
+    int32_t pad = (int32_t)tok_pad_id(r->tok);
+    for (size_t i = 0; i < n; i++) { labels[i] = -100; ids[i] = pad; }
+    for (int s = 0; s < B; s++)
+        for (int t = b->cu_seqlens[s]; t < b->cu_seqlens[s + 1]; t++) {
+            size_t at = (size_t)s * S + (size_t)(t - b->cu_seqlens[s]);
+            ids[at] = b->ids[t];
+            mask[at] = 1;
+        }
+    for (int m = 0; m < b->M; m++) { /* row t of sequence s sits at s·S + (t − cu[s]) */
+        int t = b->mlm_rows[m], s = 0;
+        while (b->cu_seqlens[s + 1] <= t) s++;
+        labels[(size_t)s * S + (size_t)(t - b->cu_seqlens[s])] = b->mlm_targets[m];
+    }
+    batch_free(&r->rows);
+    CHECK(batch_from_padded_keep_pads(&r->rows, B, S, ids, NULL, mask, labels, 0) == 0, "loader rows re-pad");
+    free(ids);
+    free(mask);
+    free(labels);
+    return &r->rows.b;
+}
 
 static int write_text_file(const char *path, const runcfg *c) {
     char *buf = NULL;
@@ -221,19 +253,20 @@ static int evaluate(run_state *r, int64_t step, double *loss_out, double *acc_ou
         if (got < 0) { free(logits); return -1; }
         if (got == 0) break;
         if (lb->b.M == 0) continue;
-        float loss = model_forward(r->m, &lb->b, TASK_MLM, 0, 0);
-        size_t n = (size_t)lb->b.M * mc->vocab_size;
+        const model_batch *mb = as_model_batch(r, lb);
+        float loss = model_forward(r->m, mb, TASK_MLM, 0, 0);
+        size_t n = (size_t)mb->M * mc->vocab_size;
         logits = xrealloc(logits, n * sizeof *logits);
         model_ops(r->m)->download(logits, model_logits(r->m, TASK_MLM), n * sizeof *logits);
-        for (int i = 0; i < lb->b.M; i++) {
-            freq[lb->b.mlm_targets[i]]++;
+        for (int i = 0; i < mb->M; i++) {
+            freq[mb->mlm_targets[i]]++;
             const float *z = logits + (size_t)i * mc->vocab_size;
             int best = 0;
             for (int v = 1; v < mc->vocab_size; v++) if (z[v] > z[best]) best = v;
-            correct += best == lb->b.mlm_targets[i];
+            correct += best == mb->mlm_targets[i];
         }
-        loss_sum += (double)loss * lb->b.M;
-        rows += (uint64_t)lb->b.M;
+        loss_sum += (double)loss * mb->M;
+        rows += (uint64_t)mb->M;
     }
     free(logits);
     uint64_t top = 0;
@@ -287,14 +320,17 @@ static int setup(run_state *r) {
         if (!r->val) return err_prefix("data.val");
     }
     model_config mc;
-    model_arch arch = !strcmp(c->arch, "bert") ? ARCH_BERT : ARCH_MOSAIC;
-    if (!strcmp(c->arch, "m2")) return err_set("model.arch m2: pretraining M2-BERT is not available yet");
+    model_arch arch = !strcmp(c->arch, "bert") ? ARCH_BERT : !strcmp(c->arch, "m2") ? ARCH_M2 : ARCH_MOSAIC;
+    if (arch == ARCH_M2 && strcmp(c->mode, "pad") != 0)
+        return err_set("model.arch m2 needs data.mode = pad: M2-BERT mixes every position of a row, so documents cannot share rows");
     config_default(&mc, arch);
+    r->m2 = arch == ARCH_M2;
     mc.hidden = c->hidden;
     mc.layers = c->layers;
     mc.heads = c->heads;
     mc.intermediate = c->intermediate;
     mc.max_position = c->max_position > c->seq_len ? c->max_position : c->seq_len;
+    if (r->m2) mc.max_position = mc.m2_l_max = c->seq_len; /* M2 rows are exactly seq_len tokens */
     size_t tv = tok_vocab_size(r->tok);
     mc.vocab_size = c->vocab_size ? c->vocab_size : (int)((tv + 63) / 64 * 64);
     if ((size_t)mc.vocab_size < tv) return err_set("model.vocab_size %d is smaller than the vocabulary (%zu)", mc.vocab_size, tv);
@@ -313,6 +349,10 @@ static int setup(run_state *r) {
     oc.eps = c->eps;
     oc.weight_decay = c->weight_decay;
     oc.no_decay_bias_norm = c->no_decay_bias_norm;
+    if (r->m2) { /* the M2 recipe's parameter groups (m2bert.md §5): filter MLP and positional features */
+        if (optim_add_rule(&oc, "*.implicit_filter.*", 1e-3, 0.1) != 0) return -1;
+        if (optim_add_rule(&oc, "*.pos_emb.z", 1e-5, 0.0) != 0) return -1;
+    }
     if (optim_init(&r->opt, &oc, model_params(r->m)) != 0) return -1;
     schedule_default(&r->sched, c->steps);
     if (schedule_kind_parse(c->schedule, &r->sched.kind) != 0) return -1;
@@ -331,6 +371,7 @@ static void teardown(run_state *r) {
     tok_free(r->tok);
     paths_free(&r->train_paths);
     paths_free(&r->val_paths);
+    batch_free(&r->rows);
 }
 
 int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int quiet) {
@@ -389,8 +430,9 @@ int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int qu
             int got = loader_next(r.train, &lb);
             if (got <= 0) { rc = got < 0 ? -1 : err_set("the training loader ended"); break; }
             uint32_t dstep = (uint32_t)(step * r.accum + a); /* dropout masks differ per micro-batch */
-            loss += model_forward(r.m, &lb->b, TASK_MLM, 1, dstep) / r.accum;
-            model_backward(r.m, &lb->b, TASK_MLM);
+            const model_batch *mb = as_model_batch(&r, lb);
+            loss += model_forward(r.m, mb, TASK_MLM, 1, dstep) / r.accum;
+            model_backward(r.m, mb, TASK_MLM);
             step_tokens += (uint64_t)lb->b.T;
         }
         if (rc != 0) break;

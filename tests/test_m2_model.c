@@ -399,6 +399,26 @@ static double rel_max(const float *a, const float *ref, size_t n) {
     return md / (mx > 0 ? mx : 1);
 }
 
+/* rng_uniform(k, base + i) for i < n, one Philox block per four indices (rng.h: index →
+ * block index >> 2, lane index & 3) instead of one per index: the 80M fixture's weights
+ * and projections draw ~700M numbers. */
+static void uniform_run(float *out, size_t n, rng_key k, uint64_t base) {
+    const uint32_t key[2] = {(uint32_t)k.seed, (uint32_t)(k.seed >> 32)};
+    uint32_t blk[4];
+    uint64_t have = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t idx = base + i, b = idx >> 2;
+        if (b != have) {
+            const uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), k.step, k.stream};
+            philox4x32(key, ctr, blk);
+            have = b;
+        }
+        out[i] = (float)(blk[idx & 3] >> 8) * (1.0f / 16777216.0f);
+    }
+}
+
+#define RUN_CHUNK 4096 /* elements per parallel task */
+
 /* the weight rule of docs/fixtures.md (M2 classes): (c, s) by the first matching suffix */
 static void fixture_weight(float *dst, size_t n, const char *name, int p, uint64_t seed, int d, int I) {
     size_t len = strlen(name);
@@ -413,10 +433,16 @@ static void fixture_weight(float *dst, size_t n, const char *name, int p, uint64
     else if (ENDS("mlp.wo.weight")) s = 2.0 / sqrt(3.0 * I);
 #undef ENDS
     rng_key k = {.seed = seed, .stream = RNG_STREAM_FIXTURE | (uint32_t)p, .step = 0};
+    size_t nch = (n + RUN_CHUNK - 1) / RUN_CHUNK;
 #pragma omp parallel for schedule(static)
-    for (size_t j = 0; j < n; j++) {
-        double w = s * 3.4641016151377544 * ((double)rng_uniform(k, j) - 0.5);
-        dst[j] = (float)(c + w);
+    for (size_t ch = 0; ch < nch; ch++) {
+        float u[RUN_CHUNK];
+        size_t j0 = ch * RUN_CHUNK, cnt = n - j0 < RUN_CHUNK ? n - j0 : RUN_CHUNK;
+        uniform_run(u, cnt, k, j0);
+        for (size_t j = 0; j < cnt; j++) {
+            double w = s * 3.4641016151377544 * ((double)u[j] - 0.5);
+            dst[j0 + j] = (float)(c + w);
+        }
     }
 }
 
@@ -563,10 +589,16 @@ static void check_m2_fixture(const char *file) {
         }
         REQUIRE(no >= 0);
         rng_key k = {.seed = seed, .stream = RNG_STREAM_FIXTURE | (uint32_t)(1000 + no), .step = 0};
+        size_t nch = (p->numel + RUN_CHUNK - 1) / RUN_CHUNK;
         for (int j = 0; j < 8; j++) {
             double s = 0;
 #pragma omp parallel for reduction(+ : s) schedule(static)
-            for (size_t q = 0; q < p->numel; q++) s += (double)gp[q] * (2.0 * rng_uniform(k, (uint64_t)j * p->numel + q) - 1.0);
+            for (size_t ch = 0; ch < nch; ch++) {
+                float u[RUN_CHUNK];
+                size_t q0 = ch * RUN_CHUNK, len = p->numel - q0 < RUN_CHUNK ? p->numel - q0 : RUN_CHUNK;
+                uniform_run(u, len, k, (uint64_t)j * p->numel + q0);
+                for (size_t q = 0; q < len; q++) s += (double)gp[q0 + q] * (2.0 * u[q] - 1.0);
+            }
             double ej = fabs(s - proj_ref[j]) / (ref_norm / sqrt(3.0));
             if (ej > worst) { worst = ej; worst_name = p->name; }
             EXPECT_MSG(ej <= 1e-4, "%s: %s projection %d: %.9g vs %.9g", file, p->name, j, s, proj_ref[j]);
@@ -631,4 +663,13 @@ TEST(m2_model_thread_determinism) {
     free(grads[0]);
     free(grads[1]);
     batch_free(&bb);
+}
+
+TEST(m2_uniform_run_matches_rng_uniform) {
+    rng_key k = {.seed = 0x123456789ull, .stream = RNG_STREAM_FIXTURE | 7, .step = 3};
+    float u[11];
+    for (uint64_t base = 0; base < 6; base++) {
+        uniform_run(u, 11, k, base + (1ull << 33));
+        for (int i = 0; i < 11; i++) EXPECT(u[i] == rng_uniform(k, base + (1ull << 33) + (uint64_t)i));
+    }
 }

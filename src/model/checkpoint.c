@@ -174,7 +174,8 @@ static int read_params(model *m, const st_file *f, const char *wpath, int quiet,
         const st_tensor *bt = st_find(f, "bert.encoder.layer.0.attention.filter_fn.pos_emb.t");
         const st_tensor *bd = st_find(f, "bert.encoder.layer.0.attention.filter_fn.modulation.deltas");
         if (bt && bd) {
-            float *tv = xmalloc((size_t)bt->numel * sizeof *tv), *dv = xmalloc((size_t)bd->numel * sizeof *dv);
+            float *tv = xmalloc(((size_t)bt->numel + 1) * sizeof *tv); /* (numel,) host copies */
+            float *dv = xmalloc(((size_t)bd->numel + 1) * sizeof *dv);
             if (st_read_f32(bt, tv, (size_t)bt->numel) || st_read_f32(bd, dv, (size_t)bd->numel))
                 rc = err_prefix("%s: M2 buffers", wpath);
             else if (m2_set_buffers(model_m2(m), tv, (int)bt->numel, dv, (int)bd->numel) != 0)

@@ -170,11 +170,13 @@ TEST(m2_param_count_80m) {
     params_free(&t);
 }
 
-/* An inference model (kernels cached per length) gives the training model's logits,
- * also on its second forward, at two lengths, and after a length change back. */
+/* An inference model (kernels cached per length, per layer; activations shared by
+ * alternate layers) gives the training model's logits, also on its second forward, at
+ * two lengths, and after a length change back. 3 layers: layers 0 and 2 share buffers. */
 TEST(m2_inference_kernel_cache) {
     model_config c;
     tiny_m2(&c, 0, 0);
+    c.layers = 3;
     model_opts tr = {.mlm_head = 1, .max_tokens = 24, .max_seqs = 4, .seed = 77};
     model_opts inf = tr;
     inf.inference = 1;

@@ -176,6 +176,13 @@ static inline size_t m2_kspec_floats(int L, int C) { return (size_t)C * (size_t)
 
 /* Backends. */
 const ops *ops_cpu(void);
+/* One line about the CPU backend's BLAS (library, build, kernel chosen for this CPU). */
+const char *ops_cpu_describe(void);
+/* OpenBLAS picks its kernels from the CPU model name and falls back to generic SSE3
+ * code on models it does not know (virtual machines often report a generic one),
+ * 4× slower. Returns the OPENBLAS_CORETYPE that fits this CPU when OpenBLAS chose a
+ * generic kernel although the CPU has AVX2/AVX-512, else NULL. */
+const char *ops_cpu_preferred_coretype(void);
 
 /* ALiBi slopes of Press et al. for nh heads (mosaicbert.md §3.3): out (nh,). */
 void alibi_slopes(float *out, int nh);

@@ -88,6 +88,7 @@ int cmd_bench(int argc, char **argv) {
         total += dt;
         if (dt < best) best = dt;
     }
+    printf("cpu backend: %s\n", ops_cpu_describe());
     printf("bench: %s L%d C%d nh%d I%d, batch %d × seq %d (%d tokens, %d MLM rows), %s, cpu\n", config_arch_name(arch),
            c.layers, c.hidden, c.heads, c.intermediate, B, S, T, M, train ? "forward+backward" : "forward");
     printf("  mean %.3f s/step, best %.3f s  →  %.0f tokens/s (mean), %.0f tokens/s (best)\n", total / steps, best,

@@ -1,8 +1,11 @@
 /* main.c — `bertc COMMAND [args]`: dispatch to the subcommands. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../backend/ops.h"
 #include "cli.h"
 
 typedef struct {
@@ -64,6 +67,15 @@ int cli_fail(const char *cmd, const char *fmt, ...) {
 }
 
 int main(int argc, char **argv) {
+    /* OpenBLAS reads OPENBLAS_CORETYPE only when it starts (before main): when it fell
+     * back to generic kernels on a CPU it did not recognise, run again once with the
+     * right kernels named (see ops_cpu_preferred_coretype). */
+    const char *core = ops_cpu_preferred_coretype();
+    if (core && !getenv("OPENBLAS_CORETYPE")) {
+        setenv("OPENBLAS_CORETYPE", core, 1);
+        execv("/proc/self/exe", argv);
+        /* exec failed: carry on with the slower kernels */
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return argc < 2 ? 1 : 0;

@@ -12,7 +12,9 @@
 #include <cblas.h>
 #undef I /* <complex.h>, pulled in by cblas.h, defines I; ops.h uses it as a name */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../../core/err.h"
 #include "cpu.h"
@@ -290,4 +292,24 @@ void cpu_layernorm_bwd(void *ds_, float *dg, float *db, const void *dout_, const
             }
         }
     }
+}
+
+const char *ops_cpu_describe(void) {
+    static char buf[256];
+    snprintf(buf, sizeof buf, "OpenBLAS %s; kernels: %s", openblas_get_config(), openblas_get_corename());
+    return buf;
+}
+
+const char *ops_cpu_preferred_coretype(void) {
+    static const char *const generic[] = {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "sandybridge"};
+    const char *cur = openblas_get_corename();
+    int is_generic = 0;
+    for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++) is_generic |= !strcasecmp(cur, generic[i]);
+    if (!is_generic) return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+    return NULL;
 }

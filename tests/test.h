@@ -21,6 +21,8 @@ int test_check(int cond, const char *file, int line, const char *fmt, ...) __att
 const char *test_fixture_dir(void);
 /* A fresh temporary directory for the running test (removed at exit). */
 const char *test_tmpdir(void);
+/* Runs a printf-formatted shell command; returns its exit status (99 if it did not exit). */
+int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define TEST(name)                                                                        \
     static void test_##name(void);                                                        \

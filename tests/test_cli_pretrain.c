@@ -12,16 +12,6 @@
 #include "../src/io/file.h"
 #include "test.h"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 99;
-}
 
 /* A tiny model on shards of 46 KJV verses (× 4) with a 320-token vocabulary trained on them. */
 static const char *TINY =
@@ -34,10 +24,10 @@ static const char *make_shards(void) {
     static char dir[600];
     const char *d = test_tmpdir();
     snprintf(dir, sizeof dir, "%s/shards", d);
-    CHECK(sh("for i in 1 2 3 4; do cat %s/vocab_train/kjv_genesis.txt; done > %s/text.txt", test_fixture_dir(), d) == 0, "text");
+    CHECK(test_sh("for i in 1 2 3 4; do cat %s/vocab_train/kjv_genesis.txt; done > %s/text.txt", test_fixture_dir(), d) == 0, "text");
     /* a small vocabulary trained on the text itself keeps the model tiny (fast test) */
-    CHECK(sh("./bertc vocab -q -o %s/vocab.txt --vocab-size 300 %s/text.txt", d, d) == 0, "vocab");
-    CHECK(sh("./bertc tokenize -q --vocab %s/vocab.txt -o %s --holdout 0.1 %s/text.txt >/dev/null", d, dir, d) == 0,
+    CHECK(test_sh("./bertc vocab -q -o %s/vocab.txt --vocab-size 300 %s/text.txt", d, d) == 0, "vocab");
+    CHECK(test_sh("./bertc tokenize -q --vocab %s/vocab.txt -o %s --holdout 0.1 %s/text.txt >/dev/null", d, dir, d) == 0,
           "tokenize");
     return dir;
 }
@@ -59,7 +49,7 @@ static char *losses(const char *run) {
 }
 
 static int same_weights(const char *a, const char *b) {
-    return sh("cmp -s %s/checkpoints/step-00000012/model.safetensors %s/checkpoints/step-00000012/model.safetensors", a, b) == 0;
+    return test_sh("cmp -s %s/checkpoints/step-00000012/model.safetensors %s/checkpoints/step-00000012/model.safetensors", a, b) == 0;
 }
 
 static void check_resume(const char *arch) {
@@ -73,23 +63,23 @@ static void check_resume(const char *arch) {
     snprintf(b, sizeof b, "%s/b", d);
     snprintf(k, sizeof k, "%s/k", d);
     /* uninterrupted */
-    REQUIRE(sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s", a, shards, shards, tiny) == 0);
+    REQUIRE(test_sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s", a, shards, shards, tiny) == 0);
     /* 6 steps, a clean stop with a checkpoint, then the rest */
-    REQUIRE(sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s --set train.stop_after=6", b, shards, shards, tiny) == 0);
-    EXPECT(sh("test -d %s/checkpoints/step-00000006 && ! test -d %s/checkpoints/step-00000012", b, b) == 0);
-    REQUIRE(sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s", b, shards, shards, tiny) == 0);
+    REQUIRE(test_sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s --set train.stop_after=6", b, shards, shards, tiny) == 0);
+    EXPECT(test_sh("test -d %s/checkpoints/step-00000006 && ! test -d %s/checkpoints/step-00000012", b, b) == 0);
+    REQUIRE(test_sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s", b, shards, shards, tiny) == 0);
     /* SIGKILL after step 7 (last checkpoint: step 4), then resume */
-    EXPECT(sh("BERTC_TEST_SIGKILL_AT_STEP=7 ./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s 2>/dev/null",
+    EXPECT(test_sh("BERTC_TEST_SIGKILL_AT_STEP=7 ./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s 2>/dev/null",
               k, shards, shards, tiny) != 0);
-    EXPECT(sh("test -d %s/checkpoints/step-00000004 && ! test -d %s/checkpoints/step-00000008", k, k) == 0);
-    REQUIRE(sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s", k, shards, shards, tiny) == 0);
+    EXPECT(test_sh("test -d %s/checkpoints/step-00000004 && ! test -d %s/checkpoints/step-00000008", k, k) == 0);
+    REQUIRE(test_sh("./bertc pretrain --run %s --set data.train=%s --set data.val=%s %s", k, shards, shards, tiny) == 0);
     char *la = losses(a), *lb = losses(b), *lk = losses(k);
     EXPECT_MSG(strlen(la) > 12 * 5, "losses of the uninterrupted run: %s", la);
     EXPECT_STR_EQ(lb, la);
     EXPECT_STR_EQ(lk, la);
     EXPECT(same_weights(a, b));
     EXPECT(same_weights(a, k));
-    EXPECT(sh("cmp -s %s/checkpoints/step-00000012/trainer_state.safetensors %s/checkpoints/step-00000012/trainer_state.safetensors", a, k) == 0);
+    EXPECT(test_sh("cmp -s %s/checkpoints/step-00000012/trainer_state.safetensors %s/checkpoints/step-00000012/trainer_state.safetensors", a, k) == 0);
     /* the loss fell */
     double first = atof(la + strlen("\"loss\": ")), last = 0;
     char *p = strrchr(la, ':');
@@ -106,7 +96,7 @@ TEST(cli_pretrain_resume_is_exact_m2) { check_resume("m2"); }
 static int run_fails_with(const char *args, const char *want) {
     char out[700];
     snprintf(out, sizeof out, "%s/out.txt", test_tmpdir());
-    int rc = sh("./bertc pretrain %s >%s 2>&1", args, out);
+    int rc = test_sh("./bertc pretrain %s >%s 2>&1", args, out);
     char *text = file_read_all(out, NULL);
     int ok = rc != 0 && text && strstr(text, want);
     if (!ok) fprintf(stderr, "    (exit %d, output: %s)\n", rc, text ? text : "");
@@ -126,7 +116,7 @@ TEST(cli_pretrain_refuses_bad_inputs_cleanly) {
     snprintf(args, sizeof args, "--run %s/r2 --set data.train=%s/nope.bin %s", d, shards, TINY);
     EXPECT(run_fails_with(args, "nope.bin"));
     /* corrupt shard: one token bit flipped near the end (only the checksum can tell) */
-    EXPECT(sh("cp -r %s %s/bad && sz=$(stat -c %%s %s/bad/train-00000.bin) && printf '\\001' | "
+    EXPECT(test_sh("cp -r %s %s/bad && sz=$(stat -c %%s %s/bad/train-00000.bin) && printf '\\001' | "
               "dd of=%s/bad/train-00000.bin bs=1 seek=$((sz-10)) conv=notrunc 2>/dev/null", shards, d, d, d) == 0);
     snprintf(args, sizeof args, "--run %s/r3 --set data.train=%s/bad %s", d, d, TINY);
     EXPECT(run_fails_with(args, "checksum mismatch"));
@@ -140,14 +130,14 @@ TEST(cli_pretrain_refuses_bad_inputs_cleanly) {
     /* disk full while writing a checkpoint: the previous checkpoint stays valid and `latest` keeps naming it */
     char r5[700];
     snprintf(r5, sizeof r5, "%s/r5", d);
-    REQUIRE(sh("./bertc pretrain --run %s --set data.train=%s %s --set train.stop_after=4", r5, shards, TINY) == 0);
-    EXPECT(sh("sh -c 'ulimit -f 16; trap \"\" XFSZ; exec ./bertc pretrain --run %s --set data.train=%s %s' >%s/full.txt 2>&1", r5,
+    REQUIRE(test_sh("./bertc pretrain --run %s --set data.train=%s %s --set train.stop_after=4", r5, shards, TINY) == 0);
+    EXPECT(test_sh("sh -c 'ulimit -f 16; trap \"\" XFSZ; exec ./bertc pretrain --run %s --set data.train=%s %s' >%s/full.txt 2>&1", r5,
               shards, TINY, d) != 0);
-    EXPECT(sh("grep -q 'previous checkpoint is intact' %s/full.txt", d) == 0);
-    EXPECT(sh("grep -q step-00000004 %s/checkpoints/latest", r5) == 0);
-    EXPECT(sh("./bertc info %s/checkpoints/step-00000004/model.safetensors >/dev/null", r5) == 0);
-    EXPECT(sh("ls -d %s/checkpoints/*.tmp 2>/dev/null | grep -q .", r5) != 0);
+    EXPECT(test_sh("grep -q 'previous checkpoint is intact' %s/full.txt", d) == 0);
+    EXPECT(test_sh("grep -q step-00000004 %s/checkpoints/latest", r5) == 0);
+    EXPECT(test_sh("./bertc info %s/checkpoints/step-00000004/model.safetensors >/dev/null", r5) == 0);
+    EXPECT(test_sh("ls -d %s/checkpoints/*.tmp 2>/dev/null | grep -q .", r5) != 0);
     /* and the run resumes from it */
-    EXPECT(sh("./bertc pretrain --run %s --set data.train=%s %s", r5, shards, TINY) == 0);
-    EXPECT(sh("grep -q step-00000012 %s/checkpoints/latest", r5) == 0);
+    EXPECT(test_sh("./bertc pretrain --run %s --set data.train=%s %s", r5, shards, TINY) == 0);
+    EXPECT(test_sh("grep -q step-00000012 %s/checkpoints/latest", r5) == 0);
 }

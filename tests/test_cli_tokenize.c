@@ -14,16 +14,6 @@
 #include "../src/text/tokenizer.h"
 #include "test.h"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 99;
-}
 
 static void write_text(const char *path, const char *s) {
     FILE *f = fopen(path, "wb");
@@ -46,9 +36,9 @@ TEST(cli_tokenize_ids_match_the_encoder_and_threads_do_not_matter) {
     for (int rep = 0; rep < 300; rep++) /* enough documents for several slices and two shards */
         for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) fprintf(f, "%s\n", docs[i]);
     fclose(f);
-    REQUIRE(sh("./bertc tokenize -q --vocab %s -o %s/a --threads 1 --shard-tokens 5000 %s >/dev/null", vocab, d, in) == 0);
-    REQUIRE(sh("./bertc tokenize -q --vocab %s -o %s/b --threads 2 --shard-tokens 5000 %s >/dev/null", vocab, d, in) == 0);
-    EXPECT(sh("cmp -s %s/a/train-00000.bin %s/b/train-00000.bin && cmp -s %s/a/train-00001.bin %s/b/train-00001.bin",
+    REQUIRE(test_sh("./bertc tokenize -q --vocab %s -o %s/a --threads 1 --shard-tokens 5000 %s >/dev/null", vocab, d, in) == 0);
+    REQUIRE(test_sh("./bertc tokenize -q --vocab %s -o %s/b --threads 2 --shard-tokens 5000 %s >/dev/null", vocab, d, in) == 0);
+    EXPECT(test_sh("cmp -s %s/a/train-00000.bin %s/b/train-00000.bin && cmp -s %s/a/train-00001.bin %s/b/train-00001.bin",
               d, d, d, d) == 0);
     tokenizer *t = tok_load(vocab, NULL);
     REQUIRE(t != NULL);
@@ -76,7 +66,7 @@ TEST(cli_tokenize_ids_match_the_encoder_and_threads_do_not_matter) {
     EXPECT_EQ_INT(doc, 300 * (sizeof docs / sizeof docs[0]));
     tok_free(t);
     /* the copied vocab is the same vocabulary */
-    EXPECT(sh("cmp -s %s %s/a/vocab.txt", vocab, d) == 0);
+    EXPECT(test_sh("cmp -s %s %s/a/vocab.txt", vocab, d) == 0);
 }
 
 TEST(cli_tokenize_refuses_and_leaves_no_output) {
@@ -93,28 +83,28 @@ TEST(cli_tokenize_refuses_and_leaves_no_output) {
     for (int i = 0; i < 2000; i++) fprintf(f, "{\"text\": \"document number %d\"}\n", i);
     fprintf(f, "{\"text\": \"broken\n");
     fclose(f);
-    EXPECT(sh("./bertc tokenize -q --vocab %s -o %s/o --shard-tokens 100 %s %s 2>%s/err.txt", vocab, d, in, bad, d) == 1);
+    EXPECT(test_sh("./bertc tokenize -q --vocab %s -o %s/o --shard-tokens 100 %s %s 2>%s/err.txt", vocab, d, in, bad, d) == 1);
     char p[700];
     snprintf(p, sizeof p, "%s/err.txt", d);
     char *err = file_read_all(p, NULL);
     REQUIRE(err != NULL);
     EXPECT_MSG(strstr(err, "bad.jsonl:2001") != NULL, "error names file:line: %s", err);
     free(err);
-    EXPECT(sh("ls %s/o/*.bin >/dev/null 2>&1", d) != 0);
+    EXPECT(test_sh("ls %s/o/*.bin >/dev/null 2>&1", d) != 0);
     /* an earlier run's shards are not silently mixed with a new run's */
-    EXPECT(sh("./bertc tokenize -q --vocab %s -o %s/o %s >/dev/null", vocab, d, in) == 0);
-    EXPECT(sh("./bertc tokenize -q --vocab %s -o %s/o %s >/dev/null 2>&1", vocab, d, in) == 1);
-    EXPECT(sh("./bertc tokenize -q --vocab %s -o %s/o --force %s >/dev/null", vocab, d, in) == 0);
+    EXPECT(test_sh("./bertc tokenize -q --vocab %s -o %s/o %s >/dev/null", vocab, d, in) == 0);
+    EXPECT(test_sh("./bertc tokenize -q --vocab %s -o %s/o %s >/dev/null 2>&1", vocab, d, in) == 1);
+    EXPECT(test_sh("./bertc tokenize -q --vocab %s -o %s/o --force %s >/dev/null", vocab, d, in) == 0);
     /* bad flags and missing inputs */
-    EXPECT(sh("./bertc tokenize -q --vocab %s -o %s/o2 %s/missing.txt 2>/dev/null", vocab, d, d) == 1);
-    EXPECT(sh("./bertc tokenize --vocab %s -o %s/o3 --holdout 1.5 %s 2>/dev/null", vocab, d, in) == 1);
-    EXPECT(sh("./bertc tokenize --bogus 2>/dev/null") == 1);
+    EXPECT(test_sh("./bertc tokenize -q --vocab %s -o %s/o2 %s/missing.txt 2>/dev/null", vocab, d, d) == 1);
+    EXPECT(test_sh("./bertc tokenize --vocab %s -o %s/o3 --holdout 1.5 %s 2>/dev/null", vocab, d, in) == 1);
+    EXPECT(test_sh("./bertc tokenize --bogus 2>/dev/null") == 1);
     /* normalizer flags with a tokenizer.json would be silently ignored: refused instead */
-    EXPECT(sh("./bertc tokenize -q --vocab %s/tokenizer.json --no-lowercase -o %s/o4 %s 2>&1 | grep -q 'normalizer flags'",
+    EXPECT(test_sh("./bertc tokenize -q --vocab %s/tokenizer.json --no-lowercase -o %s/o4 %s 2>&1 | grep -q 'normalizer flags'",
               d, d, in) == 0);
-    EXPECT(sh("./bertc tokenize --help >/dev/null") == 0);
+    EXPECT(test_sh("./bertc tokenize --help >/dev/null") == 0);
     /* a corrupt shard is refused by info */
-    EXPECT(sh("./bertc info %s/o/train-00000.bin >/dev/null", d) == 0);
-    EXPECT(sh("printf 'X' | dd of=%s/o/train-00000.bin bs=1 seek=70 conv=notrunc 2>/dev/null", d) == 0);
-    EXPECT(sh("./bertc info %s/o/train-00000.bin >/dev/null 2>&1", d) == 1);
+    EXPECT(test_sh("./bertc info %s/o/train-00000.bin >/dev/null", d) == 0);
+    EXPECT(test_sh("printf 'X' | dd of=%s/o/train-00000.bin bs=1 seek=70 conv=notrunc 2>/dev/null", d) == 0);
+    EXPECT(test_sh("./bertc info %s/o/train-00000.bin >/dev/null 2>&1", d) == 1);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -47,6 +48,16 @@ const char *test_tmpdir(void) {
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp_dir);
     if (system(cmd) != 0) { fprintf(stderr, "cannot create %s\n", tmp_dir); exit(2); }
     return tmp_dir;
+}
+
+int test_sh(const char *fmt, ...) {
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 99;
 }
 
 static int by_name(const void *a, const void *b) {

@@ -286,12 +286,27 @@ static int member_ptr_cmp(const void *x, const void *y) {
 
 static json_value *jp_value(jparser *p);
 
+/* After an array item or object member: 1 when a ',' (and another item) follows,
+ * 0 when `close` ends the container (consumed), -1 after recording the error. */
+static int jp_after_item(jparser *p, char close, const char *what) {
+    char fb[16];
+    jp_skip_ws(p);
+    if (p->pos < p->n && p->s[p->pos] == ',') {
+        p->pos++;
+        jp_skip_ws(p);
+        if (p->pos < p->n && p->s[p->pos] == close) { jp_fail(p, p->pos, "trailing comma in %s", what); return -1; }
+        return 1;
+    }
+    if (p->pos < p->n && p->s[p->pos] == close) { p->pos++; return 0; }
+    jp_fail(p, p->pos, "expected ',' or '%c' in %s, found %s", close, what, jp_found(p, fb, sizeof fb));
+    return -1;
+}
+
 static json_value *jp_array(jparser *p) {
     size_t open = p->pos++;
     if (++p->depth > JSON_MAX_DEPTH) return jp_fail(p, open, "nesting deeper than %d levels", JSON_MAX_DEPTH);
     json_value *v = jv_new(JSON_ARRAY);
     size_t cap = 0;
-    char fb[16];
     jp_skip_ws(p);
     if (p->pos < p->n && p->s[p->pos] == ']') { p->pos++; p->depth--; return v; }
     for (;;) {
@@ -302,16 +317,9 @@ static json_value *jp_array(jparser *p) {
             v->u.arr.items = xrealloc(v->u.arr.items, cap * sizeof *v->u.arr.items);
         }
         v->u.arr.items[v->u.arr.n++] = item;
-        jp_skip_ws(p);
-        if (p->pos < p->n && p->s[p->pos] == ',') {
-            p->pos++;
-            jp_skip_ws(p);
-            if (p->pos < p->n && p->s[p->pos] == ']') { jp_fail(p, p->pos, "trailing comma in array"); goto fail; }
-            continue;
-        }
-        if (p->pos < p->n && p->s[p->pos] == ']') { p->pos++; break; }
-        jp_fail(p, p->pos, "expected ',' or ']' in array, found %s", jp_found(p, fb, sizeof fb));
-        goto fail;
+        int next = jp_after_item(p, ']', "array");
+        if (next < 0) goto fail;
+        if (next == 0) break;
     }
     p->depth--;
     return v;
@@ -351,16 +359,9 @@ static json_value *jp_object(jparser *p) {
             v->u.obj.m = xrealloc(v->u.obj.m, cap * sizeof *v->u.obj.m);
         }
         v->u.obj.m[v->u.obj.n++] = m;
-        jp_skip_ws(p);
-        if (p->pos < p->n && p->s[p->pos] == ',') {
-            p->pos++;
-            jp_skip_ws(p);
-            if (p->pos < p->n && p->s[p->pos] == '}') { jp_fail(p, p->pos, "trailing comma in object"); goto fail; }
-            continue;
-        }
-        if (p->pos < p->n && p->s[p->pos] == '}') { p->pos++; break; }
-        jp_fail(p, p->pos, "expected ',' or '}' in object, found %s", jp_found(p, fb, sizeof fb));
-        goto fail;
+        int next = jp_after_item(p, '}', "object");
+        if (next < 0) goto fail;
+        if (next == 0) break;
     }
     /* Sorted index: duplicates end up adjacent. */
     size_t n = v->u.obj.n;

@@ -21,6 +21,7 @@
 #include "../src/model/m2.h"
 #include "../src/model/model.h"
 #include "fixture.h"
+#include "model_check.h"
 #include "test.h"
 
 static void tiny_m2(model_config *c, int num_labels, int pre_ln) {
@@ -39,21 +40,8 @@ static void tiny_m2(model_config *c, int num_labels, int pre_ln) {
 
 /* B = 3 rows of L = 7 tokens; the last rows end in pads (id 0), which M2 keeps as tokens. */
 static void tiny_batch(batch_buf *bb, int V) {
-    enum { B = 3, S = 7 };
-    int32_t ids[B * S], types[B * S], labels[B * S], mask[B * S];
-    int lens[B] = {7, 5, 2};
-    rng_key k = {.seed = 99, .stream = RNG_STREAM_FIXTURE};
-    for (int i = 0; i < B * S; i++) {
-        int b = i / S, s = i % S, real = s < lens[b];
-        mask[i] = real;
-        ids[i] = real ? 1 + (int32_t)(rng_u32(k, (uint64_t)i) % (uint32_t)(V - 1)) : 0;
-        types[i] = real && s >= lens[b] / 2;
-        labels[i] = real && (rng_u32(k, 1000u + (uint64_t)i) % 3 == 0)
-                        ? 1 + (int32_t)(rng_u32(k, 2000u + (uint64_t)i) % (uint32_t)(V - 1)) : -100;
-    }
-    labels[0] = 5;
-    labels[S + 3] = 7;
-    CHECK(batch_from_padded_keep_pads(bb, B, S, ids, types, mask, labels, 0) == 0, err_msg());
+    static const int lens[3] = {7, 5, 2};
+    random_padded_batch(bb, V, 7, lens, 1);
 }
 
 /* The reference inits every Linear with N(0, 0.02) and the filter MLP likewise, which
@@ -94,45 +82,9 @@ static void check_m2(model_task task, int num_labels, int train, int pre_ln, int
     float targets[3] = {0.5f, -1.0f, 2.0f};
     bb.b.labels = labels;
     bb.b.targets = targets;
-    const param_table *pt = model_params(m);
-    float *w = model_param_data(m), *g = model_grad_data(m);
-    model_zero_grad(m);
-    model_forward(m, &bb.b, task, train, 3);
-    model_backward(m, &bb.b, task);
-    int bad = 0, tested = 0;
-    for (int i = 0; i < pt->n; i++) {
-        const param_desc *p = &pt->p[i];
-        rng_key k = {.seed = 5, .stream = RNG_STREAM_FIXTURE | (uint32_t)i};
-        double analytic = 0, scale = 0;
-        float *r = xmalloc(p->numel * sizeof *r);
-        /* the pad row (id 0) is looked up by pads but, as nn.Embedding(padding_idx=0), gets no
-         * gradient from them: it is not a derivative there, so it is left out of the direction */
-        size_t skip0 = 0, skip1 = strstr(p->name, "word_embeddings") ? (size_t)c.hidden : 0;
-        for (size_t j = 0; j < p->numel; j++) {
-            r[j] = j >= skip0 && j < skip1 ? 0.0f : rng_uniform(k, j) - 0.5f;
-            analytic += (double)g[p->offset + j] * r[j];
-            scale += fabs((double)g[p->offset + j] * r[j]);
-        }
-        float *saved = xmalloc(p->numel * sizeof *saved);
-        memcpy(saved, w + p->offset, p->numel * sizeof *saved);
-        const double h = 1e-2;
-        for (size_t j = 0; j < p->numel; j++) w[p->offset + j] = saved[j] + (float)h * r[j];
-        double lp = model_forward(m, &bb.b, task, train, 3);
-        for (size_t j = 0; j < p->numel; j++) w[p->offset + j] = saved[j] - (float)h * r[j];
-        double lm = model_forward(m, &bb.b, task, train, 3);
-        memcpy(w + p->offset, saved, p->numel * sizeof *saved);
-        double numeric = (lp - lm) / (2 * h);
-        double tol = getenv("GRAD_STRICT") ? 0 : 2e-2 * scale + 1e-4;
-        if (fabs(numeric - analytic) > tol) {
-            bad++;
-            EXPECT_MSG(0, "m2 %s: numeric %.6g analytic %.6g (tol %.2g)", p->name, numeric, analytic, tol);
-        }
-        tested += scale > 1e-3; /* a gradient large enough for the check to mean something */
-        free(r);
-        free(saved);
-    }
-    EXPECT_EQ_INT(bad, 0);
-    EXPECT_MSG(tested >= pt->n - 2, "only %d of %d parameters have gradients above 1e-3", tested, pt->n);
+    int tested = check_param_grads(m, &bb.b, task, train, 1, "m2");
+    EXPECT_MSG(tested >= model_params(m)->n - 2, "only %d of %d parameters have gradients above 1e-3", tested,
+               model_params(m)->n);
     batch_free(&bb);
     model_free(m);
 }

@@ -22,13 +22,14 @@ CU_SRC   := $(sort $(wildcard src/backend/cuda/*.cu))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 
-.PHONY: all test test-asan fuzz fuzz-build gpu clean help demo data parity-tokenizer bench-tokenizer vocab-jaccard
+.PHONY: all test test-asan fuzz fuzz-build gpu test-gpu clean help demo data parity-tokenizer bench-tokenizer vocab-jaccard
 
 all: bertc $(if $(GPU),gpu)
 
 help:
 	@echo "make                 build ./bertc (CPU)"
 	@echo "make GPU=1           also compile the CUDA sources with nvcc (sm_80, sm_90a)"
+	@echo "make test-gpu        build build/test_gpu (CUDA ops vs CPU ops) and run it (needs a GPU)"
 	@echo "make test            build and run the C tests"
 	@echo "make test-asan       the same tests under AddressSanitizer + UBSan"
 	@echo "make fuzz            run every libFuzzer target for FUZZ_SECONDS (default 60) each"
@@ -98,12 +99,23 @@ fuzz: fuzz-build
 	  test $${PIPESTATUS[0]} -eq 0; done
 fuzz: SHELL := /bin/bash
 
-# ---- CUDA (compiled only; the backend arrives with the CUDA issue) ----------
+# ---- CUDA backend (fp32 ops; tests/gpu/ need a device: `make test-gpu`) -----
 CU_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90a,code=sm_90a
-gpu: $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CU_SRC))
-$(BUILD)/cuda/%.o: %.cu
+CU_OBJ  := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CU_SRC))
+CUDA_LIB ?= $(patsubst %/bin/nvcc,%/lib64,$(NVCC))
+# The CUDA runtime linked statically: the test binary needs only the driver there.
+CU_LDLIBS := -L$(CUDA_LIB) -lcudart_static -lculibos -lrt -ldl -lpthread -lstdc++
+GPU_TEST_SRC := $(sort $(wildcard tests/gpu/*.c))
+gpu: $(CU_OBJ)
+$(BUILD)/cuda/%.o: %.cu $(wildcard src/backend/cuda/*.h) src/backend/ops.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -O3 -std=c++17 $(CU_ARCH) -c $< -o $@
+
+$(BUILD)/test_gpu: $(call obj,$(BUILD),$(GPU_TEST_SRC) tests/test_main.c) $(CU_OBJ) $(BUILD)/libbertc.a
+	$(CC) -o $@ $^ $(LDLIBS) $(CU_LDLIBS)
+
+test-gpu: $(BUILD)/test_gpu
+	./$(BUILD)/test_gpu $(T)
 
 # ---- data, demo, parity, benchmarks ----------------------------------------
 data:

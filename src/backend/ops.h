@@ -176,6 +176,16 @@ static inline size_t m2_kspec_floats(int L, int C) { return (size_t)C * (size_t)
 
 /* Backends. */
 const ops *ops_cpu(void);
+/* The CUDA backend (fp32 mode; src/backend/cuda/, built by `make gpu`). NULL entries:
+ * attention and the M2 ops are not on the GPU yet. cuda_available: 1 when a device is usable. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+const ops *ops_cuda(void);
+int cuda_available(void);
+#ifdef __cplusplus
+}
+#endif
 /* One line about the CPU backend's BLAS (library, build, kernel chosen for this CPU). */
 const char *ops_cpu_describe(void);
 /* OpenBLAS picks its kernels from the CPU model name and falls back to generic SSE3

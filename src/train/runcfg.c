@@ -21,7 +21,7 @@ typedef struct {
 
 #define F(field) offsetof(runcfg, field), sizeof(((runcfg *)0)->field)
 static const key_desc keys[] = {
-    {"model.arch", K_STR, F(arch), "mosaicbert", "architecture: mosaicbert | bert"},
+    {"model.arch", K_STR, F(arch), "mosaicbert", "architecture: mosaicbert | bert | m2"},
     {"model.hidden", K_INT, F(hidden), "768", "hidden size"},
     {"model.layers", K_INT, F(layers), "12", "encoder layers"},
     {"model.heads", K_INT, F(heads), "12", "attention heads"},

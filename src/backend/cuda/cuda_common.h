@@ -46,6 +46,38 @@ __device__ __forceinline__ double cu_block_sum(double v, double *sh /* (CU_THREA
     return r;
 }
 
+// Philox4x32-10 (src/core/rng.c): key (seed low, seed high), counter (block low,
+// block high, step, stream); element i is block i >> 2, lane i & 3.
+__device__ __forceinline__ void philox_block(uint64_t seed, uint32_t step, uint32_t stream, uint64_t blk,
+                                             uint32_t o[4]) {
+    uint32_t c0 = (uint32_t)blk, c1 = (uint32_t)(blk >> 32), c2 = step, c3 = stream;
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+#pragma unroll
+    for (int r = 0; r < 10; r++) {
+        uint32_t hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+        uint32_t hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    o[0] = c0;
+    o[1] = c1;
+    o[2] = c2;
+    o[3] = c3;
+}
+
+// Dropout factor of element idx (rng_keep of rng.h): scale when rng_uniform >= p, else 0.
+__device__ __forceinline__ float cu_drop_factor(uint64_t seed, uint32_t step, uint32_t stream, uint64_t idx, float p,
+                                                float scale) {
+    uint32_t o[4];
+    philox_block(seed, step, stream, idx >> 2, o);
+    uint32_t l = (uint32_t)(idx & 3), u = l == 0 ? o[0] : l == 1 ? o[1] : l == 2 ? o[2] : o[3];
+    return (float)(u >> 8) * (1.0f / 16777216.0f) >= p ? scale : 0.0f;
+}
+
 // C (M,N) = op(A)·op(B) + beta·C, row-major, fp32 FMA (no TF32), fixed k order (cuda_gemm.cu).
 void cu_gemm(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
              float *C, int ldc);
@@ -62,5 +94,12 @@ void cu_layernorm_fwd(void *out, void *s_out, float *mean, float *rstd, const vo
                       const float *g, const float *b, int N, int C, float eps);
 void cu_layernorm_bwd(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
                       const float *mean, const float *rstd, int N, int C);
+
+// Attention (cuda_attention.cu).
+void cu_attention_fwd(void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int B, int T, int max_seqlen,
+                      int nh, int dh, const float *slopes, float p_drop, rng_key key);
+void cu_attention_bwd(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
+                      const int32_t *cu_seqlens, int B, int T, int max_seqlen, int nh, int dh, const float *slopes,
+                      float p_drop, rng_key key);
 
 #endif

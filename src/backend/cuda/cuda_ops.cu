@@ -89,29 +89,6 @@ static void cu_scatter_add_rows(void *din, const void *dout, const int32_t *idx,
 
 // ---- dropout ---------------------------------------------------------------------------
 
-// Philox4x32-10 (src/core/rng.c): key (seed low, seed high), counter (block low,
-// block high, step, stream); element i is block i >> 2, lane i & 3.
-__device__ __forceinline__ void philox_block(uint64_t seed, uint32_t step, uint32_t stream, uint64_t blk,
-                                             uint32_t o[4]) {
-    uint32_t c0 = (uint32_t)blk, c1 = (uint32_t)(blk >> 32), c2 = step, c3 = stream;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#pragma unroll
-    for (int r = 0; r < 10; r++) {
-        uint32_t hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
-        uint32_t hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    o[0] = c0;
-    o[1] = c1;
-    o[2] = c2;
-    o[3] = c3;
-}
-
 // One thread per Philox block (4 elements). accumulate: din += dout·m, else out = in·m,
 // m = scale when rng_uniform >= p, else 0 (as the CPU multiplies by its mask).
 __global__ void dropout_kernel(float *out, const float *in, size_t n, float p, float scale, uint64_t seed,
@@ -203,8 +180,7 @@ static void cu_xent_bwd(void *dlogits, const void *logits, const float *lse, con
 }
 
 // ---- the table -------------------------------------------------------------------------------
-// Not yet on the GPU (NULL entries): attention (flash-style kernels, issue 6) and
-// every M2 op. Callers must check before using this table for those models.
+// Not yet on the GPU (NULL entries): every M2 op. Callers must check before using this table for those models.
 
 static const ops cuda_table = {
     /* name */ "cuda",
@@ -224,8 +200,8 @@ static const ops cuda_table = {
     /* glu_bwd */ cu_glu_bwd,
     /* dropout_fwd */ cu_dropout_fwd,
     /* dropout_bwd */ cu_dropout_bwd,
-    /* attention_fwd */ NULL,
-    /* attention_bwd */ NULL,
+    /* attention_fwd */ cu_attention_fwd,
+    /* attention_bwd */ cu_attention_bwd,
     /* gather_rows */ cu_gather_rows,
     /* scatter_add_rows */ cu_scatter_add_rows,
     /* xent_fwd */ cu_xent_fwd,

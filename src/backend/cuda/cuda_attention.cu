@@ -1,0 +1,280 @@
+// cuda_attention.cu — multi-head self-attention over unpadded variable-length
+// sequences (ops.h), fp32, flash-style: key (or query) tiles pass through shared
+// memory and each thread keeps one row's running state, so nothing of size T² is
+// ever held. Plain FMA code, no tensor cores yet (correctness first).
+//
+// Forward: a thread owns one query row; per key tile it computes the tile's scores,
+// rescales its running sum and output once (online softmax), and adds P'·V. lse is
+// saved for the backward.
+// Backward, in two passes so that no float atomics are needed (deterministic):
+//   1. dQ: a thread owns a query row, walks the key tiles: P = exp(s − lse),
+//      dS = P ⊙ (dP'⊙mask/(1−p) − D), D = dout·out (also saved for pass 2).
+//   2. dK, dV: a thread owns a key row, walks the query tiles in order.
+// Dropout factors come from the same Philox mapping as cuda_ops.cu's dropout, with
+// the element index ((h·T + t_i)·max_seqlen + j) of ops.h.
+#include "cuda_common.h"
+
+#define ATT_MAXH 256 // heads whose ALiBi slopes fit constant memory
+#define FQ 64        // forward / dQ pass: query rows (threads) per block
+#define BK 32        // forward / dQ pass: keys per shared-memory tile
+#define KQ 64        // dK/dV pass: key rows (threads) per block
+#define BQ 16        // dK/dV pass: queries per shared-memory tile
+
+__constant__ float c_slopes[ATT_MAXH]; // (nh,) ALiBi slopes, copied from the host per call
+
+struct att_args {
+    const int32_t *cu; // (B+1,) device
+    int T, max_seqlen, nh, alibi;
+    float scale, p, keep; // 1/√dh, dropout probability, 1/(1 − p)
+    uint64_t seed;
+    uint32_t step, stream;
+};
+
+// s_ij as ops.h defines it (the product scaled first, as the CPU's sgemm alpha).
+__device__ __forceinline__ float att_score(float dot, const att_args &a, float slope, int i, int j) {
+    float s = a.scale * dot;
+    if (a.alibi) s -= slope * fabsf((float)(i - j));
+    return s;
+}
+
+template <int DH>
+__global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, const float *qkv, att_args a) {
+    const int b = blockIdx.x, h = blockIdx.y, i0 = blockIdx.z * FQ;
+    const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (i0 >= L) return; // uniform over the block
+    const int C = a.nh * DH, ld = 3 * C;
+    __shared__ float Ks[BK][DH], Vs[BK][DH]; // (BK, DH) key and value tile
+    const float *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
+    const int i = i0 + (int)threadIdx.x;
+    const bool active = i < L;
+    float q[DH], acc[DH];
+#pragma unroll
+    for (int c = 0; c < DH; c++) {
+        q[c] = active ? Q[(size_t)i * ld + c] : 0.0f;
+        acc[c] = 0.0f;
+    }
+    const float slope = a.alibi ? c_slopes[h] : 0.0f;
+    const uint64_t mbase = ((uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + i)) * (uint64_t)a.max_seqlen;
+    float m = -INFINITY;
+    double l = 0.0; // Σ e^(s − m), in double as the CPU
+    for (int j0 = 0; j0 < L; j0 += BK) {
+        const int nk = min(BK, L - j0);
+        __syncthreads();
+        for (int e = threadIdx.x; e < BK * DH; e += FQ) {
+            int r = e / DH, c = e % DH;
+            Ks[r][c] = r < nk ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
+            Vs[r][c] = r < nk ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
+        }
+        __syncthreads();
+        if (!active) continue;
+        float s[BK], mt = m;
+#pragma unroll
+        for (int jj = 0; jj < BK; jj++) {
+            float d = 0.0f;
+#pragma unroll
+            for (int c = 0; c < DH; c++) d = fmaf(q[c], Ks[jj][c], d);
+            s[jj] = jj < nk ? att_score(d, a, slope, i, j0 + jj) : -INFINITY;
+            mt = fmaxf(mt, s[jj]);
+        }
+        const float corr = expf(m - mt); // 0 on the first tile (m = −∞, mt finite)
+        l *= (double)corr;
+#pragma unroll
+        for (int c = 0; c < DH; c++) acc[c] *= corr;
+#pragma unroll
+        for (int jj = 0; jj < BK; jj++) {
+            if (jj >= nk) break;
+            float e = expf(s[jj] - mt);
+            l += (double)e;
+            if (a.p > 0.0f) e *= cu_drop_factor(a.seed, a.step, a.stream, mbase + (uint64_t)(j0 + jj), a.p, a.keep);
+#pragma unroll
+            for (int c = 0; c < DH; c++) acc[c] = fmaf(e, Vs[jj][c], acc[c]);
+        }
+        m = mt;
+    }
+    if (!active) return;
+    const float inv = (float)(1.0 / l);
+    float *o = out + (size_t)(r0 + i) * C + (size_t)h * DH;
+#pragma unroll
+    for (int c = 0; c < DH; c++) o[c] = acc[c] * inv;
+    lse[(size_t)h * a.T + r0 + i] = (float)((double)m + log(l));
+}
+
+// Pass 1: dQ += scale·dS·K for one query row per thread; writes D_i = dout_i·out_i (nh, T).
+template <int DH>
+__global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(float *dqkv, float *Dsave, const float *dout, const float *out,
+                                                        const float *lse, const float *qkv, att_args a) {
+    const int b = blockIdx.x, h = blockIdx.y, i0 = blockIdx.z * FQ;
+    const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (i0 >= L) return;
+    const int C = a.nh * DH, ld = 3 * C;
+    __shared__ float Ks[BK][DH], Vs[BK][DH];
+    const float *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
+    const int i = i0 + (int)threadIdx.x;
+    const bool active = i < L;
+    const size_t t = (size_t)(r0 + (active ? i : 0));
+    float q[DH], dO[DH], dq[DH];
+    double D = 0.0;
+#pragma unroll
+    for (int c = 0; c < DH; c++) {
+        q[c] = active ? Q[(size_t)i * ld + c] : 0.0f;
+        dO[c] = active ? dout[t * C + (size_t)h * DH + c] : 0.0f;
+        if (active) D += (double)dO[c] * (double)out[t * C + (size_t)h * DH + c];
+        dq[c] = 0.0f;
+    }
+    const float Df = (float)D, li = active ? lse[(size_t)h * a.T + t] : 0.0f;
+    if (active) Dsave[(size_t)h * a.T + t] = Df;
+    const float slope = a.alibi ? c_slopes[h] : 0.0f;
+    const uint64_t mbase = ((uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + i)) * (uint64_t)a.max_seqlen;
+    for (int j0 = 0; j0 < L; j0 += BK) {
+        const int nk = min(BK, L - j0);
+        __syncthreads();
+        for (int e = threadIdx.x; e < BK * DH; e += FQ) {
+            int r = e / DH, c = e % DH;
+            Ks[r][c] = r < nk ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
+            Vs[r][c] = r < nk ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
+        }
+        __syncthreads();
+        if (!active) continue;
+        for (int jj = 0; jj < nk; jj++) {
+            float d = 0.0f, dp = 0.0f;
+#pragma unroll
+            for (int c = 0; c < DH; c++) {
+                d = fmaf(q[c], Ks[jj][c], d);
+                dp = fmaf(dO[c], Vs[jj][c], dp);
+            }
+            const float pr = expf(att_score(d, a, slope, i, j0 + jj) - li);
+            if (a.p > 0.0f) dp *= cu_drop_factor(a.seed, a.step, a.stream, mbase + (uint64_t)(j0 + jj), a.p, a.keep);
+            const float ds = pr * (dp - Df);
+#pragma unroll
+            for (int c = 0; c < DH; c++) dq[c] = fmaf(ds, Ks[jj][c], dq[c]);
+        }
+    }
+    if (!active) return;
+    float *g = dqkv + t * ld + (size_t)h * DH;
+#pragma unroll
+    for (int c = 0; c < DH; c++) g[c] += a.scale * dq[c];
+}
+
+// Pass 2: dK += scale·dSᵀ·Q, dV += P'ᵀ·dO for one key row per thread, query tiles in order.
+template <int DH>
+__global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const float *D, const float *dout,
+                                                         const float *lse, const float *qkv, att_args a) {
+    const int b = blockIdx.x, h = blockIdx.y, j0 = blockIdx.z * KQ;
+    const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (j0 >= L) return;
+    const int C = a.nh * DH, ld = 3 * C;
+    // Own key/value rows, padded by one column: threads read different rows (no bank conflicts).
+    __shared__ float Kown[KQ][DH + 1], Vown[KQ][DH + 1];
+    __shared__ float Qs[BQ][DH], dOs[BQ][DH], ls[BQ], Ds[BQ]; // (BQ, DH) query tile, its lse and D
+    const float *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
+    const int nown = min(KQ, L - j0);
+    for (int e = threadIdx.x; e < KQ * DH; e += KQ) {
+        int r = e / DH, c = e % DH;
+        Kown[r][c] = r < nown ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
+        Vown[r][c] = r < nown ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
+    }
+    const int tj = (int)threadIdx.x, j = j0 + tj;
+    const bool active = tj < nown;
+    float dk[DH], dv[DH];
+#pragma unroll
+    for (int c = 0; c < DH; c++) dk[c] = dv[c] = 0.0f;
+    const float slope = a.alibi ? c_slopes[h] : 0.0f;
+    for (int q0 = 0; q0 < L; q0 += BQ) {
+        const int nq = min(BQ, L - q0);
+        __syncthreads();
+        for (int e = threadIdx.x; e < BQ * DH; e += KQ) {
+            int r = e / DH, c = e % DH;
+            Qs[r][c] = r < nq ? Q[(size_t)(q0 + r) * ld + c] : 0.0f;
+            dOs[r][c] = r < nq ? dout[(size_t)(r0 + q0 + r) * C + (size_t)h * DH + c] : 0.0f;
+        }
+        if ((int)threadIdx.x < nq) {
+            size_t ti = (size_t)h * a.T + (size_t)(r0 + q0 + (int)threadIdx.x);
+            ls[threadIdx.x] = lse[ti];
+            Ds[threadIdx.x] = D[ti];
+        }
+        __syncthreads();
+        if (!active) continue;
+        for (int ii = 0; ii < nq; ii++) {
+            const int i = q0 + ii;
+            float d = 0.0f, dp = 0.0f;
+#pragma unroll
+            for (int c = 0; c < DH; c++) {
+                d = fmaf(Qs[ii][c], Kown[tj][c], d);
+                dp = fmaf(dOs[ii][c], Vown[tj][c], dp);
+            }
+            const float pr = expf(att_score(d, a, slope, i, j) - ls[ii]);
+            float pd = pr;
+            if (a.p > 0.0f) {
+                uint64_t idx = ((uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + i)) * (uint64_t)a.max_seqlen + (uint64_t)j;
+                float f = cu_drop_factor(a.seed, a.step, a.stream, idx, a.p, a.keep);
+                pd *= f;
+                dp *= f;
+            }
+            const float ds = pr * (dp - Ds[ii]);
+#pragma unroll
+            for (int c = 0; c < DH; c++) {
+                dv[c] = fmaf(pd, dOs[ii][c], dv[c]);
+                dk[c] = fmaf(ds, Qs[ii][c], dk[c]);
+            }
+        }
+    }
+    if (!active) return;
+    float *g = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH;
+#pragma unroll
+    for (int c = 0; c < DH; c++) {
+        g[C + c] += a.scale * dk[c];
+        g[2 * C + c] += dv[c];
+    }
+}
+
+// Shared set-up: the argument block, the slopes in constant memory; 0 when there is nothing to do.
+static int att_setup(att_args *a, const int32_t *cu, int B, int T, int max_seqlen, int nh, int dh,
+                     const float *slopes, float p_drop, rng_key key) {
+    if (B <= 0 || T <= 0 || max_seqlen <= 0 || nh <= 0) return 0;
+    if (dh != 32 && dh != 64) {
+        fprintf(stderr, "cuda attention: head dim %d is not supported (32 or 64)\n", dh);
+        abort();
+    }
+    if (nh > ATT_MAXH) {
+        fprintf(stderr, "cuda attention: %d heads, at most %d supported\n", nh, ATT_MAXH);
+        abort();
+    }
+    if (slopes) CUDA_CHECK(cudaMemcpyToSymbol(c_slopes, slopes, sizeof(float) * (size_t)nh));
+    *a = (att_args){cu, T, max_seqlen, nh, slopes != NULL, 1.0f / sqrtf((float)dh), p_drop > 0.0f ? p_drop : 0.0f,
+                    p_drop < 1.0f ? 1.0f / (1.0f - p_drop) : 0.0f, key.seed, key.step, key.stream};
+    return 1;
+}
+
+void cu_attention_fwd(void *out, float *lse, const void *qkv, const int32_t *cu, int B, int T, int max_seqlen, int nh,
+                      int dh, const float *slopes, float p_drop, rng_key key) {
+    att_args a;
+    if (!att_setup(&a, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
+    dim3 grid((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + FQ - 1) / FQ));
+    if (dh == 64) att_fwd_kernel<64><<<grid, FQ>>>((float *)out, lse, (const float *)qkv, a);
+    else att_fwd_kernel<32><<<grid, FQ>>>((float *)out, lse, (const float *)qkv, a);
+    CUDA_LAUNCHED();
+}
+
+void cu_attention_bwd(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
+                      const int32_t *cu, int B, int T, int max_seqlen, int nh, int dh, const float *slopes,
+                      float p_drop, rng_key key) {
+    att_args a;
+    if (!att_setup(&a, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
+    float *D = NULL; // (nh, T) dout·out per row and head, from pass 1 to pass 2
+    CUDA_CHECK(cudaMalloc(&D, sizeof(float) * (size_t)nh * (size_t)T));
+    dim3 gq((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + FQ - 1) / FQ));
+    dim3 gk((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + KQ - 1) / KQ));
+    float *g = (float *)dqkv;
+    const float *dO = (const float *)dout, *O = (const float *)out, *X = (const float *)qkv;
+    if (dh == 64) {
+        att_bwd_dq_kernel<64><<<gq, FQ>>>(g, D, dO, O, lse, X, a);
+        CUDA_LAUNCHED();
+        att_bwd_dkv_kernel<64><<<gk, KQ>>>(g, D, dO, lse, X, a);
+    } else {
+        att_bwd_dq_kernel<32><<<gq, FQ>>>(g, D, dO, O, lse, X, a);
+        CUDA_LAUNCHED();
+        att_bwd_dkv_kernel<32><<<gk, KQ>>>(g, D, dO, lse, X, a);
+    }
+    CUDA_LAUNCHED();
+    CUDA_CHECK(cudaFree(D)); // waits for the kernels
+}

@@ -1,7 +1,9 @@
 // cuda_attention.cu — multi-head self-attention over unpadded variable-length
 // sequences (ops.h), fp32, flash-style: key (or query) tiles pass through shared
 // memory and each thread keeps one row's running state, so nothing of size T² is
-// ever held. Plain FMA code, no tensor cores yet (correctness first).
+// ever held. Plain FMA code, no tensor cores yet (correctness first): the dot
+// products of one query and one key (dh terms) are fp32, the long sums over keys
+// or queries (out, dQ, dK, dV: thousands of terms that cancel) accumulate in double.
 //
 // Forward: a thread owns one query row; per key tile it computes the tile's scores,
 // rescales its running sum and output once (online softmax), and adds P'·V. lse is
@@ -47,11 +49,12 @@ __global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, con
     const float *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
     const int i = i0 + (int)threadIdx.x;
     const bool active = i < L;
-    float q[DH], acc[DH];
+    float q[DH];
+    double acc[DH];
 #pragma unroll
     for (int c = 0; c < DH; c++) {
         q[c] = active ? Q[(size_t)i * ld + c] : 0.0f;
-        acc[c] = 0.0f;
+        acc[c] = 0.0;
     }
     const float slope = a.alibi ? c_slopes[h] : 0.0f;
     const uint64_t mbase = ((uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + i)) * (uint64_t)a.max_seqlen;
@@ -79,7 +82,7 @@ __global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, con
         const float corr = expf(m - mt); // 0 on the first tile (m = −∞, mt finite)
         l *= (double)corr;
 #pragma unroll
-        for (int c = 0; c < DH; c++) acc[c] *= corr;
+        for (int c = 0; c < DH; c++) acc[c] *= (double)corr;
 #pragma unroll
         for (int jj = 0; jj < BK; jj++) {
             if (jj >= nk) break;
@@ -87,15 +90,15 @@ __global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, con
             l += (double)e;
             if (a.p > 0.0f) e *= cu_drop_factor(a.seed, a.step, a.stream, mbase + (uint64_t)(j0 + jj), a.p, a.keep);
 #pragma unroll
-            for (int c = 0; c < DH; c++) acc[c] = fmaf(e, Vs[jj][c], acc[c]);
+            for (int c = 0; c < DH; c++) acc[c] = fma((double)e, (double)Vs[jj][c], acc[c]);
         }
         m = mt;
     }
     if (!active) return;
-    const float inv = (float)(1.0 / l);
+    const double inv = 1.0 / l;
     float *o = out + (size_t)(r0 + i) * C + (size_t)h * DH;
 #pragma unroll
-    for (int c = 0; c < DH; c++) o[c] = acc[c] * inv;
+    for (int c = 0; c < DH; c++) o[c] = (float)(acc[c] * inv);
     lse[(size_t)h * a.T + r0 + i] = (float)((double)m + log(l));
 }
 
@@ -112,14 +115,15 @@ __global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(float *dqkv, float *Dsav
     const int i = i0 + (int)threadIdx.x;
     const bool active = i < L;
     const size_t t = (size_t)(r0 + (active ? i : 0));
-    float q[DH], dO[DH], dq[DH];
+    float q[DH], dO[DH];
+    double dq[DH];
     double D = 0.0;
 #pragma unroll
     for (int c = 0; c < DH; c++) {
         q[c] = active ? Q[(size_t)i * ld + c] : 0.0f;
         dO[c] = active ? dout[t * C + (size_t)h * DH + c] : 0.0f;
         if (active) D += (double)dO[c] * (double)out[t * C + (size_t)h * DH + c];
-        dq[c] = 0.0f;
+        dq[c] = 0.0;
     }
     const float Df = (float)D, li = active ? lse[(size_t)h * a.T + t] : 0.0f;
     if (active) Dsave[(size_t)h * a.T + t] = Df;
@@ -146,13 +150,13 @@ __global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(float *dqkv, float *Dsav
             if (a.p > 0.0f) dp *= cu_drop_factor(a.seed, a.step, a.stream, mbase + (uint64_t)(j0 + jj), a.p, a.keep);
             const float ds = pr * (dp - Df);
 #pragma unroll
-            for (int c = 0; c < DH; c++) dq[c] = fmaf(ds, Ks[jj][c], dq[c]);
+            for (int c = 0; c < DH; c++) dq[c] = fma((double)ds, (double)Ks[jj][c], dq[c]);
         }
     }
     if (!active) return;
     float *g = dqkv + t * ld + (size_t)h * DH;
 #pragma unroll
-    for (int c = 0; c < DH; c++) g[c] += a.scale * dq[c];
+    for (int c = 0; c < DH; c++) g[c] += (float)((double)a.scale * dq[c]);
 }
 
 // Pass 2: dK += scale·dSᵀ·Q, dV += P'ᵀ·dO for one key row per thread, query tiles in order.
@@ -175,9 +179,9 @@ __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const floa
     }
     const int tj = (int)threadIdx.x, j = j0 + tj;
     const bool active = tj < nown;
-    float dk[DH], dv[DH];
+    double dk[DH], dv[DH];
 #pragma unroll
-    for (int c = 0; c < DH; c++) dk[c] = dv[c] = 0.0f;
+    for (int c = 0; c < DH; c++) dk[c] = dv[c] = 0.0;
     const float slope = a.alibi ? c_slopes[h] : 0.0f;
     for (int q0 = 0; q0 < L; q0 += BQ) {
         const int nq = min(BQ, L - q0);
@@ -213,8 +217,8 @@ __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const floa
             const float ds = pr * (dp - Ds[ii]);
 #pragma unroll
             for (int c = 0; c < DH; c++) {
-                dv[c] = fmaf(pd, dOs[ii][c], dv[c]);
-                dk[c] = fmaf(ds, Qs[ii][c], dk[c]);
+                dv[c] = fma((double)pd, (double)dOs[ii][c], dv[c]);
+                dk[c] = fma((double)ds, (double)Qs[ii][c], dk[c]);
             }
         }
     }
@@ -222,8 +226,8 @@ __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const floa
     float *g = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH;
 #pragma unroll
     for (int c = 0; c < DH; c++) {
-        g[C + c] += a.scale * dk[c];
-        g[2 * C + c] += dv[c];
+        g[C + c] += (float)((double)a.scale * dk[c]);
+        g[2 * C + c] += (float)dv[c];
     }
 }
 

@@ -1,6 +1,6 @@
 /* ops.h — the op interface. Models (src/model/) are written once as calls
  * into a backend's `ops` table; the CPU backend (fp32, the reference) and,
- * later, the CUDA backend implement it.
+ * CUDA backend (src/backend/cuda: fp32 so far; no M2 ops yet) implement it.
  *
  * Conventions, for every op:
  *  - Pointers are backend memory. "act" tensors hold the backend's activation

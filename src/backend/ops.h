@@ -1,5 +1,5 @@
 /* ops.h — the op interface. Models (src/model/) are written once as calls
- * into a backend's `ops` table; the CPU backend (fp32, the reference) and,
+ * into a backend's `ops` table; the CPU backend (fp32, the reference) and the
  * CUDA backend (src/backend/cuda: fp32 so far; no M2 ops yet) implement it.
  *
  * Conventions, for every op:

@@ -39,6 +39,17 @@ __device__ __forceinline__ float att_score(float dot, const att_args &a, float s
     return s;
 }
 
+// Keys and values j0 … j0+nk−1 into the shared tile (rows past nk zeroed), all threads of the block.
+template <int DH>
+__device__ void load_kv_tile(float (*Ks)[DH], float (*Vs)[DH], const float *K, const float *V, int j0, int nk,
+                             size_t ld) {
+    for (int e = threadIdx.x; e < BK * DH; e += FQ) {
+        int r = e / DH, c = e % DH;
+        Ks[r][c] = r < nk ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
+        Vs[r][c] = r < nk ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
+    }
+}
+
 template <int DH>
 __global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, const float *qkv, att_args a) {
     const int b = blockIdx.x, h = blockIdx.y, i0 = blockIdx.z * FQ;
@@ -63,11 +74,7 @@ __global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, con
     for (int j0 = 0; j0 < L; j0 += BK) {
         const int nk = min(BK, L - j0);
         __syncthreads();
-        for (int e = threadIdx.x; e < BK * DH; e += FQ) {
-            int r = e / DH, c = e % DH;
-            Ks[r][c] = r < nk ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
-            Vs[r][c] = r < nk ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
-        }
+        load_kv_tile<DH>(Ks, Vs, K, V, j0, nk, ld);
         __syncthreads();
         if (!active) continue;
         float s[BK], mt = m;
@@ -132,11 +139,7 @@ __global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(float *dqkv, float *Dsav
     for (int j0 = 0; j0 < L; j0 += BK) {
         const int nk = min(BK, L - j0);
         __syncthreads();
-        for (int e = threadIdx.x; e < BK * DH; e += FQ) {
-            int r = e / DH, c = e % DH;
-            Ks[r][c] = r < nk ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
-            Vs[r][c] = r < nk ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
-        }
+        load_kv_tile<DH>(Ks, Vs, K, V, j0, nk, ld);
         __syncthreads();
         if (!active) continue;
         for (int jj = 0; jj < nk; jj++) {

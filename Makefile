@@ -19,16 +19,37 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 CU_SRC   := $(sort $(wildcard src/backend/cuda/*.cu))
+# The files that touch activations are compiled once per activation type (cuda_common.h).
+CU_PREC_SRC := $(addprefix src/backend/cuda/,cuda_ops.cu cuda_dense.cu cuda_attention.cu)
+CU_ONCE_SRC := $(filter-out $(CU_PREC_SRC),$(CU_SRC))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 
+# CUDA objects and link flags (rules further down)
+CU_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90a,code=sm_90a
+# per-thread default streams: kernels launched without a stream can be captured in graphs
+CU_FLAGS := -O3 -std=c++17 --default-stream per-thread -lineinfo $(CU_ARCH)
+CU_OBJ  := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CU_ONCE_SRC)) \
+           $(patsubst %.cu,$(BUILD)/cuda/f32/%.o,$(CU_PREC_SRC)) \
+           $(patsubst %.cu,$(BUILD)/cuda/bf16/%.o,$(CU_PREC_SRC))
+CUDA_LIB ?= $(patsubst %/bin/nvcc,%/lib64,$(NVCC))
+# The CUDA runtime linked statically (the binary needs only the driver); cuBLASLt,
+# which the toolkit ships only as a shared library, dynamically: libcublasLt.so.13 of
+# the toolkit or of a CUDA 13 PyTorch must be found at run time (rpath or LD_LIBRARY_PATH).
+CU_LDLIBS := -L$(CUDA_LIB) -lcublasLt -Wl,-rpath,'$$ORIGIN':$(CUDA_LIB) -lcudart_static -lculibos -lrt -ldl -lpthread -lstdc++
+
 .PHONY: all test test-asan fuzz fuzz-build gpu test-gpu clean help demo data parity-tokenizer bench-tokenizer vocab-jaccard
 
-all: bertc $(if $(GPU),gpu)
+all: bertc
+
+# ./bertc is linked with the CUDA backend under GPU=1: relink when that choice changes.
+LINK_MODE := $(if $(GPU),gpu,cpu)
+$(shell mkdir -p $(BUILD); [ "$$(cat $(BUILD)/link-mode 2>/dev/null)" = "$(LINK_MODE)" ] || echo $(LINK_MODE) > $(BUILD)/link-mode)
 
 help:
 	@echo "make                 build ./bertc (CPU)"
-	@echo "make GPU=1           also compile the CUDA sources with nvcc (sm_80, sm_90a)"
+	@echo "make GPU=1           build ./bertc with the CUDA backend too (nvcc; sm_80, sm_90a; --device cuda)"
+	@echo "make gpu             only compile the CUDA sources"
 	@echo "make test-gpu        build build/test_gpu (CUDA ops vs CPU ops) and run it (needs a GPU)"
 	@echo "make test            build and run the C tests"
 	@echo "make test-asan       the same tests under AddressSanitizer + UBSan"
@@ -48,8 +69,8 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-bertc: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/libbertc.a
-	$(CC) -o $@ $^ $(LDLIBS)
+bertc: $(call obj,$(BUILD),$(CLI_SRC)) $(BUILD)/libbertc.a $(if $(GPU),$(CU_OBJ)) $(BUILD)/link-mode
+	$(CC) -o $@ $(filter-out $(BUILD)/link-mode,$^) $(LDLIBS) $(if $(GPU),$(CU_LDLIBS))
 
 $(BUILD)/test_bertc: $(call obj,$(BUILD),$(TEST_SRC)) $(BUILD)/libbertc.a
 	$(CC) -o $@ $^ $(LDLIBS)
@@ -99,19 +120,21 @@ fuzz: fuzz-build
 	  test $${PIPESTATUS[0]} -eq 0; done
 fuzz: SHELL := /bin/bash
 
-# ---- CUDA backend (fp32 ops; tests/gpu/ need a device: `make test-gpu`) -----
-CU_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90a,code=sm_90a
-CU_OBJ  := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CU_SRC))
-CUDA_LIB ?= $(patsubst %/bin/nvcc,%/lib64,$(NVCC))
-# The CUDA runtime linked statically: the test binary needs only the driver there.
-CU_LDLIBS := -L$(CUDA_LIB) -lcudart_static -lculibos -lrt -ldl -lpthread -lstdc++
+# ---- CUDA backend (tests/gpu/ need a device: `make test-gpu`) ---------------
+CU_HDR  := $(wildcard src/backend/cuda/*.h) src/backend/ops.h
 GPU_TEST_SRC := $(sort $(wildcard tests/gpu/*.c))
 gpu: $(CU_OBJ)
-$(BUILD)/cuda/%.o: %.cu $(wildcard src/backend/cuda/*.h) src/backend/ops.h
+$(BUILD)/cuda/%.o: %.cu $(CU_HDR)
 	@mkdir -p $(dir $@)
-	$(NVCC) -O3 -std=c++17 $(CU_ARCH) -c $< -o $@
+	$(NVCC) $(CU_FLAGS) -c $< -o $@
+$(BUILD)/cuda/f32/%.o: %.cu $(CU_HDR)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(CU_FLAGS) -DCU_BF16=0 -c $< -o $@
+$(BUILD)/cuda/bf16/%.o: %.cu $(CU_HDR)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(CU_FLAGS) -DCU_BF16=1 -c $< -o $@
 
-$(BUILD)/test_gpu: $(call obj,$(BUILD),$(GPU_TEST_SRC) tests/test_main.c) $(CU_OBJ) $(BUILD)/libbertc.a
+$(BUILD)/test_gpu: $(call obj,$(BUILD),$(GPU_TEST_SRC) tests/test_main.c tests/pretrain_check.c) $(CU_OBJ) $(BUILD)/libbertc.a
 	$(CC) -o $@ $^ $(LDLIBS) $(CU_LDLIBS)
 
 test-gpu: $(BUILD)/test_gpu

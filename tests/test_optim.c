@@ -57,7 +57,7 @@ static void two_steps(optim_kind kind, float out[2]) {
     c.eps = 1e-8;
     c.weight_decay = 0.1;
     optim o;
-    CHECK(optim_init(&o, &c, &t) == 0, err_msg());
+    CHECK(optim_init(&o, &c, &t, ops_cpu()) == 0, err_msg());
     float p[2] = {1.0f, -2.0f};
     float g1[2] = {2.0f, -0.5f}, g2[2] = {1.0f, 0.0f};
     optim_step(&o, p, g1, 1.0);
@@ -103,7 +103,7 @@ TEST(optim_weight_decay_scales_with_alpha_not_lr) {
     for (int kind = 0; kind < 2; kind++) {
         c.kind = kind ? OPTIM_ADAMW : OPTIM_DECOUPLED_ADAMW;
         optim o;
-        CHECK(optim_init(&o, &c, &t) == 0, err_msg());
+        CHECK(optim_init(&o, &c, &t, ops_cpu()) == 0, err_msg());
         float p = 2.0f;
         optim_step(&o, &p, &g, 0.5);
         NEARF(p, kind ? 2.0 * 0.99975 : 1.5, 1e-6);
@@ -116,7 +116,7 @@ TEST(optim_weight_decay_scales_with_alpha_not_lr) {
     /* recipe: lr 5e-4, wd 1e-5, α 1: decoupled multiplies by 1 − 1e-5 (not 1 − 5e-9) */
     optim_config_default(&c);
     optim o;
-    CHECK(optim_init(&o, &c, &t) == 0, err_msg());
+    CHECK(optim_init(&o, &c, &t, ops_cpu()) == 0, err_msg());
     float p = 1000.0f;
     optim_step(&o, &p, &g, 1.0);
     NEARF(p, 1000.0 * (1 - 1e-5), 1e-4);
@@ -160,7 +160,7 @@ TEST(optim_param_groups_first_rule_wins) {
     REQUIRE(optim_add_rule(&c, "*.pos_emb.z", 1e-5, 0.0) == 0);
     REQUIRE(optim_add_rule(&c, "*.filter_fn.*", 7.0, 7.0) == 0);
     optim o;
-    REQUIRE(optim_init(&o, &c, &t) == 0);
+    REQUIRE(optim_init(&o, &c, &t, ops_cpu()) == 0);
     const double lr[] = {5e-4, 5e-4, 5e-4, 5e-4, 1e-3, 1e-5, 1e-3};
     const double wd[] = {1e-5, 0, 0, 0, 0.1, 0, 0.1};
     const int rule[] = {-1, -1, -1, -1, 0, 1, 0};
@@ -174,7 +174,7 @@ TEST(optim_param_groups_first_rule_wins) {
     optim_free(&o);
     optim_config_default(&c);
     REQUIRE(optim_add_rule(&c, "*.pos_emb.z", 0.0, 0.0) == 0);
-    REQUIRE(optim_init(&o, &c, &t) == 0);
+    REQUIRE(optim_init(&o, &c, &t, ops_cpu()) == 0);
     float p[14], g[14];
     for (int i = 0; i < 14; i++) p[i] = 1.0f, g[i] = 0.5f;
     optim_step(&o, p, g, 1.0);
@@ -195,15 +195,15 @@ TEST(optim_rejects_bad_config) {
     optim o;
     optim_config_default(&c);
     c.beta2 = 1.0;
-    EXPECT(optim_init(&o, &c, &t) != 0);
+    EXPECT(optim_init(&o, &c, &t, ops_cpu()) != 0);
     EXPECT(strstr(err_msg(), "beta2") != NULL);
     optim_config_default(&c);
     c.eps = 0;
-    EXPECT(optim_init(&o, &c, &t) != 0);
+    EXPECT(optim_init(&o, &c, &t, ops_cpu()) != 0);
     EXPECT(strstr(err_msg(), "eps") != NULL);
     optim_config_default(&c);
     REQUIRE(optim_add_rule(&c, "*.x", -1.0, 0.0) == 0);
-    EXPECT(optim_init(&o, &c, &t) != 0);
+    EXPECT(optim_init(&o, &c, &t, ops_cpu()) != 0);
     EXPECT(strstr(err_msg(), "*.x") != NULL);
     optim_config_default(&c);
     for (int i = 0; i < OPTIM_MAX_RULES; i++) REQUIRE(optim_add_rule(&c, "a", 1, 0) == 0);
@@ -216,23 +216,23 @@ TEST(optim_rejects_bad_config) {
 
 TEST(optim_clipping_and_scaling) {
     float g[2] = {3.0f, 4.0f};
-    EXPECT(optim_clip_grad_norm(g, 2, 0.0) == 5.0); /* off: norm still reported */
+    EXPECT(optim_clip_grad_norm(ops_cpu(), g, 2, 0.0) == 5.0); /* off: norm still reported */
     EXPECT(g[0] == 3.0f && g[1] == 4.0f);
-    EXPECT(optim_clip_grad_norm(g, 2, 10.0) == 5.0); /* below the limit: untouched */
+    EXPECT(optim_clip_grad_norm(ops_cpu(), g, 2, 10.0) == 5.0); /* below the limit: untouched */
     EXPECT(g[0] == 3.0f && g[1] == 4.0f);
-    EXPECT(optim_clip_grad_norm(g, 2, 1.0) == 5.0);  /* ×1/(5 + 1e-6) */
+    EXPECT(optim_clip_grad_norm(ops_cpu(), g, 2, 1.0) == 5.0);  /* ×1/(5 + 1e-6) */
     NEARF(g[0], 0.6, 1e-6);
     NEARF(g[1], 0.8, 1e-6);
-    NEARF(optim_grad_norm(g, 2), 1.0, 1e-6);
-    optim_scale(g, 2, 0.5f);
+    NEARF(optim_grad_norm(ops_cpu(), g, 2), 1.0, 1e-6);
+    optim_scale(ops_cpu(), g, 2, 0.5f);
     NEARF(g[1], 0.4, 1e-7);
     /* Many elements across the partial-sum chunks: n values of 0.5 → √n · 0.5, exactly in double. */
     size_t n = 1000003;
     float *big = malloc(n * sizeof *big);
     for (size_t i = 0; i < n; i++) big[i] = (i & 1) ? 0.5f : -0.5f;
-    EXPECT(optim_grad_norm(big, n) == sqrt((double)n * 0.25));
+    EXPECT(optim_grad_norm(ops_cpu(), big, n) == sqrt((double)n * 0.25));
     free(big);
-    EXPECT(optim_grad_norm(NULL, 0) == 0.0);
+    EXPECT(optim_grad_norm(ops_cpu(), NULL, 0) == 0.0);
 }
 
 /* torch 1.13 golden numbers (tools/ref/optim_golden.py): 3 steps, 2 groups, random data. */
@@ -250,7 +250,7 @@ static void gold_run(optim_kind kind, const float *expect) {
     c.weight_decay = gold_wd[0];
     REQUIRE(optim_add_rule(&c, "b.*", gold_lr[1], gold_wd[1]) == 0);
     optim o;
-    REQUIRE(optim_init(&o, &c, &t) == 0);
+    REQUIRE(optim_init(&o, &c, &t, ops_cpu()) == 0);
     float p[GOLD_NA + GOLD_NB];
     memcpy(p, gold_p0, sizeof p);
     const float *g[GOLD_STEPS] = {gold_g0, gold_g1, gold_g2};

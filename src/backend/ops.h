@@ -1,10 +1,11 @@
 /* ops.h — the op interface. Models (src/model/) are written once as calls
  * into a backend's `ops` table; the CPU backend (fp32, the reference) and the
- * CUDA backend (src/backend/cuda: fp32 so far; no M2 ops yet) implement it.
+ * CUDA backend (src/backend/cuda: an fp32 and a bf16 table; no M2 ops yet) implement it.
  *
  * Conventions, for every op:
  *  - Pointers are backend memory. "act" tensors hold the backend's activation
- *    type (fp32 on CPU); "f32" tensors are always float; index arrays int32.
+ *    type (act_size bytes: fp32 on the CPU, bf16 in the CUDA bf16 table); "f32"
+ *    tensors are always float (parameters, gradients, statistics); index arrays int32.
  *  - Shapes are given in the comment of each op; matrices are row-major,
  *    Linear weights are [out, in] (PyTorch layout): y = x·Wᵀ + b.
  *  - Backward ops ACCUMULATE (+=) into every gradient they produce, inputs and
@@ -22,8 +23,18 @@
 
 typedef enum { ACT_NONE = 0, ACT_GELU = 1 /* exact erf GELU */, ACT_TANH = 2 } act_fn;
 
+/* One AdamW step's scalars for a group of parameters (optim.c computes them in
+ * double, as the reference does, and rounds each once to float). Per element:
+ *   p ← (decay ? p·keep : p);  m ← b1·m + ob1·g;  v ← b2·v + ob2·g·g;
+ *   p ← p − step_size · (m / (√v / sqrt_bc2 + eps)),   in this order, fp32, no FMA. */
+typedef struct {
+    float keep, b1, ob1, b2, ob2, eps, sqrt_bc2, step_size;
+    int decay;
+} adamw_scalars;
+
 typedef struct ops {
-    const char *name; /* "cpu", "cuda" */
+    const char *name;  /* "cpu", "cuda-fp32", "cuda-bf16" */
+    size_t act_size;   /* bytes of one activation element */
 
     /* ---- memory --------------------------------------------------------- */
     void *(*alloc)(size_t bytes);                     /* zeroed; aborts on failure */
@@ -31,6 +42,22 @@ typedef struct ops {
     void (*zero)(void *p, size_t bytes);
     void (*upload)(void *dst, const void *host_src, size_t bytes);
     void (*download)(void *host_dst, const void *src, size_t bytes);
+    /* n activations between host fp32 and backend act (rounded to nearest even) */
+    void (*act_upload)(void *dst, const float *host_src, size_t n);
+    void (*act_download)(float *host_dst, const void *src, size_t n);
+    /* The f32 weights w (n floats) changed (initialised, loaded, updated): a backend
+     * that computes with a lower-precision copy refreshes it. The copy of a block is
+     * kept from the first call on; weights outside every synced block are converted
+     * per use (slow: tests). No-op on the CPU. */
+    void (*weights_sync)(const float *w, size_t n);
+
+    /* ---- optimizer (optim.c) --------------------------------------------------
+     * adamw: the update above over n elements of p, m, v (f32) with gradient g (f32). */
+    void (*adamw)(float *p, float *m, float *v, const float *g, size_t n, const adamw_scalars *s);
+    /* Σ x² in double, as fixed 16384-element chunk sums added in order (any thread count
+     * gives the same value); the result is on the host (a synchronisation point). */
+    double (*sumsq)(const float *x, size_t n);
+    void (*scale)(float *x, size_t n, float s); /* x ← x·s */
 
     /* ---- embeddings -------------------------------------------------------
      * out[t] = wte[ids[t]] + wtt[types[t]] (+ wpe[pos[t]] when wpe != NULL)
@@ -96,7 +123,7 @@ typedef struct ops {
     /* ---- row selection (MLM rows, [CLS] rows) ---------------------------------
      * out[m] = in[idx[m]]: out (M,C) act, in (N,C) act, idx (M,) int32 */
     void (*gather_rows)(void *out, const void *in, const int32_t *idx, int M, int C);
-    /* din[idx[m]] += dout[m] (indices may repeat) */
+    /* din[idx[m]] += dout[m] (indices distinct: the masked rows, the [CLS] rows) */
     void (*scatter_add_rows)(void *din, const void *dout, const int32_t *idx, int M, int C);
 
     /* ---- softmax cross-entropy ---------------------------------------------
@@ -176,13 +203,23 @@ static inline size_t m2_kspec_floats(int L, int C) { return (size_t)C * (size_t)
 
 /* Backends. */
 const ops *ops_cpu(void);
-/* The CUDA backend (fp32 mode; src/backend/cuda/, built by `make gpu`). NULL entries:
- * attention and the M2 ops are not on the GPU yet. cuda_available: 1 when a device is usable. */
+/* The CUDA backend (src/backend/cuda/, built by `make GPU=1`): ops_cuda_f32 keeps
+ * fp32 activations (tests: within 1e-5 of the CPU), ops_cuda_bf16 bf16 activations
+ * with fp32 statistics, parameters and gradients (training and inference). NULL
+ * entries: the M2 ops are not on the GPU yet. cuda_available: 1 when a device is
+ * usable. In a build without CUDA, both tables are NULL and cuda_available is 0. */
 #ifdef __cplusplus
 extern "C" {
 #endif
-const ops *ops_cuda(void);
+const ops *ops_cuda_f32(void);
+const ops *ops_cuda_bf16(void);
 int cuda_available(void);
+/* One line about the device (name, memory, SMs), or why none is usable. */
+const char *cuda_describe(void);
+/* For benchmarks: bf16 GEMM TFLOP/s of an n×n×n product through cuBLASLt (median of
+ * 10 after warm-up), and device memory in use now (bytes, all of this process). */
+double cuda_gemm_peak_tflops(int n);
+size_t cuda_mem_in_use(void);
 #ifdef __cplusplus
 }
 #endif
@@ -193,6 +230,10 @@ const char *ops_cpu_describe(void);
  * 4× slower. Returns the OPENBLAS_CORETYPE that fits this CPU when OpenBLAS chose a
  * generic kernel although the CPU has AVX2/AVX-512, else NULL. */
 const char *ops_cpu_preferred_coretype(void);
+
+/* The backend named by a --device value: "cpu", "cuda" (bf16), "cuda-fp32".
+ * NULL + err when unknown or not available in this build or on this machine. */
+const ops *ops_by_name(const char *device);
 
 /* ALiBi slopes of Press et al. for nh heads (mosaicbert.md §3.3): out (nh,). */
 void alibi_slopes(float *out, int nh);

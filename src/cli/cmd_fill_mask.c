@@ -64,7 +64,7 @@ static int predict(model *m, const tokenizer *tok, const char *text, int k, int 
                 if (ids[i] == mask_id) { bb.rows[bb.b.M] = i; bb.targets[bb.b.M++] = 0; }
             model_forward(m, &bb.b, TASK_MLM, 0, 0);
             float *logits = xmalloc((size_t)bb.b.M * V * sizeof *logits);
-            model_ops(m)->download(logits, model_logits(m, TASK_MLM), (size_t)bb.b.M * V * sizeof *logits);
+            model_ops(m)->act_download(logits, model_logits(m, TASK_MLM), (size_t)bb.b.M * V);
             scored *sc = xmalloc((size_t)tokV * sizeof *sc);
             for (int r = 0; r < bb.b.M; r++) {
                 const float *z = logits + (size_t)r * V;

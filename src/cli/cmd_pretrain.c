@@ -21,6 +21,7 @@ static const char *usage =
     "  --run DIR          run directory (created if missing)\n"
     "  --config FILE      configuration file: `key = value` lines, # comments\n"
     "  --set key=value    override one key (repeatable; applied after --config)\n"
+    "  --device D         cpu (default) | cuda | cuda-fp32: the same as --set train.device=D\n"
     "  --no-resume        refuse a run directory that already holds a checkpoint\n"
     "  -q, --quiet        no progress output\n"
     "  --help-config      list the configuration keys and defaults\n";
@@ -45,6 +46,10 @@ int cmd_pretrain(int argc, char **argv) {
         else if ((v = cli_flag_value(argc, argv, &i, "--run"))) run = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--set"))) {
             if (runcfg_override(&c, v) != 0) return cli_fail("pretrain", "%s", err_msg());
+        } else if ((v = cli_flag_value(argc, argv, &i, "--device"))) {
+            char kv[64];
+            snprintf(kv, sizeof kv, "train.device=%s", v);
+            if (runcfg_override(&c, kv) != 0) return cli_fail("pretrain", "%s", err_msg());
         } else if (!strcmp(argv[i], "--no-resume")) resume = RESUME_NEVER;
         else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) quiet = 1;
         else return cli_fail("pretrain", "unknown argument '%s' (see --help)", argv[i]);

@@ -184,7 +184,10 @@ static int read_params(model *m, const st_file *f, const char *wpath, int quiet,
             free(dv);
         }
     }
-    if (rc == 0) o->upload(model_param_data(m), host, pt->total * sizeof *host);
+    if (rc == 0) {
+        o->upload(model_param_data(m), host, pt->total * sizeof *host);
+        model_params_changed(m);
+    }
     free(host);
     return rc;
 }

@@ -147,12 +147,14 @@ typedef struct {
     size_t used;
 } carver;
 
-static void *carve(carver *cv, size_t n_floats) {
-    size_t bytes = ((n_floats * sizeof(float)) + 63) & ~(size_t)63;
+static void *carve_bytes(carver *cv, size_t bytes) {
+    bytes = (bytes + 255) & ~(size_t)255; /* 256-byte aligned: vector loads and cuBLASLt like it */
     void *p = cv->base ? cv->base + cv->used : NULL;
     cv->used += bytes;
     return p;
 }
+/* n fp32 values (statistics, losses) or int32 indices */
+static void *carve(carver *cv, size_t n) { return carve_bytes(cv, n * 4); }
 
 static void layout_acts(model *m, carver *cv) {
     size_t T = (size_t)m->max_tokens, B = (size_t)m->max_seqs;
@@ -160,28 +162,30 @@ static void layout_acts(model *m, carver *cv) {
     size_t V = (size_t)m->cfg.vocab_size, NL = (size_t)(m->cfg.num_labels > 0 ? m->cfg.num_labels : 1);
     size_t Ih = m->cfg.arch == ARCH_MOSAIC ? 2 * I : I; /* width of hpre */
     size_t big = Ih > 3 * C ? Ih : 3 * C;
-    m->emb_sum = carve(cv, T * C);
+    size_t as = m->o->act_size;
+#define carve_act(cv, n) carve_bytes(cv, (n) * as) /* n activations */
+    m->emb_sum = carve_act(cv, T * C);
     m->emb_mean = carve(cv, T);
     m->emb_rstd = carve(cv, T);
-    m->x0 = carve(cv, T * C);
+    m->x0 = carve_act(cv, T * C);
     int m2 = m->cfg.arch == ARCH_M2; /* M2 hook: layer activations and scratch live in m2.c */
     for (int l = 0; l < m->cfg.layers && !m2; l++) {
         layer_acts *a = &m->la[l];
-        a->qkv = carve(cv, T * 3 * C);
-        a->att = carve(cv, T * C);
+        a->qkv = carve_act(cv, T * 3 * C);
+        a->att = carve_act(cv, T * C);
         a->lse = carve(cv, nh * T);
-        a->ao = carve(cv, T * C);
-        a->s1 = carve(cv, T * C);
+        a->ao = carve_act(cv, T * C);
+        a->s1 = carve_act(cv, T * C);
         a->mean1 = carve(cv, T);
         a->rstd1 = carve(cv, T);
-        a->a = carve(cv, T * C);
-        a->hpre = carve(cv, T * Ih);
-        a->h = carve(cv, T * I);
-        a->f = carve(cv, T * C);
-        a->s2 = carve(cv, T * C);
+        a->a = carve_act(cv, T * C);
+        a->hpre = carve_act(cv, T * Ih);
+        a->h = carve_act(cv, T * I);
+        a->f = carve_act(cv, T * C);
+        a->s2 = carve_act(cv, T * C);
         a->mean2 = carve(cv, T);
         a->rstd2 = carve(cv, T);
-        a->y = carve(cv, T * C);
+        a->y = carve_act(cv, T * C);
     }
     m->in_ids = carve(cv, T);
     m->in_types = carve(cv, T);
@@ -192,36 +196,37 @@ static void layout_acts(model *m, carver *cv) {
     m->in_cls_rows = carve(cv, B);
     m->in_labels = carve(cv, B);
     if (m->mlm_head) {
-        m->hm = carve(cv, T * C);
-        m->tpre = carve(cv, T * C);
-        m->t = carve(cv, T * C);
-        m->tl = carve(cv, T * C);
-        m->logits = carve(cv, T * V);
+        m->hm = carve_act(cv, T * C);
+        m->tpre = carve_act(cv, T * C);
+        m->t = carve_act(cv, T * C);
+        m->tl = carve_act(cv, T * C);
+        m->logits = carve_act(cv, T * V);
         m->tmean = carve(cv, T);
         m->trstd = carve(cv, T);
         m->loss = carve(cv, T);
         m->xlse = carve(cv, T);
-        if (!m->inference) m->dlogits = carve(cv, T * V);
+        if (!m->inference) m->dlogits = carve_act(cv, T * V);
     }
     if (m->cfg.num_labels > 0) {
-        m->hc = carve(cv, B * C);
-        m->ppre = carve(cv, B * C);
-        m->pooled = carve(cv, B * C);
-        m->clogits = carve(cv, B * NL);
+        m->hc = carve_act(cv, B * C);
+        m->ppre = carve_act(cv, B * C);
+        m->pooled = carve_act(cv, B * C);
+        m->clogits = carve_act(cv, B * NL);
         m->closs = carve(cv, B);
         if (m2) m->in_pool_w = carve(cv, T);
         m->clse = carve(cv, B);
-        if (!m->inference) m->dclogits = carve(cv, B * NL);
+        if (!m->inference) m->dclogits = carve_act(cv, B * NL);
     }
     if (m->inference) return;
-    m->dy = carve(cv, T * C);
-    m->dx = carve(cv, T * C);
-    m->ds = carve(cv, T * C);
-    m->dt1 = carve(cv, T * C);
+    m->dy = carve_act(cv, T * C);
+    m->dx = carve_act(cv, T * C);
+    m->ds = carve_act(cv, T * C);
+    m->dt1 = carve_act(cv, T * C);
     if (m2) return;
-    m->dqkv = carve(cv, T * big);
-    m->dbig1 = carve(cv, T * Ih);
-    m->dbig2 = carve(cv, T * I);
+    m->dqkv = carve_act(cv, T * big);
+    m->dbig1 = carve_act(cv, T * Ih);
+    m->dbig2 = carve_act(cv, T * I);
+#undef carve_act
 }
 
 model *model_create(const model_config *cfg, const ops *o, const model_opts *opts) {
@@ -229,6 +234,10 @@ model *model_create(const model_config *cfg, const ops *o, const model_opts *opt
     if (config_validate(cfg) != 0) return NULL;
     if (max_tokens <= 0 || max_seqs <= 0) {
         err_set("model: batch limits must be positive (max_tokens %d, max_seqs %d)", max_tokens, max_seqs);
+        return NULL;
+    }
+    if (cfg->arch == ARCH_M2 && !o->m2_longconv_fwd) {
+        err_set("model: M2-BERT does not run on the %s backend yet (use --device cpu)", o->name);
         return NULL;
     }
     model *m = xcalloc(1, sizeof *m);
@@ -246,6 +255,7 @@ model *model_create(const model_config *cfg, const ops *o, const model_opts *opt
     m->params = o->alloc(m->pt.total * sizeof(float));
     m->grads = m->inference ? NULL : o->alloc(m->pt.total * sizeof(float));
     o->upload(m->params, host, m->pt.total * sizeof(float));
+    o->weights_sync(m->params, m->pt.total);
     free(host);
     if (cfg->arch == ARCH_MOSAIC) {
         m->slopes = xmalloc((size_t)cfg->heads * sizeof *m->slopes);
@@ -282,6 +292,7 @@ const ops *model_ops(const model *m) { return m->o; }
 const param_table *model_params(const model *m) { return &m->pt; }
 float *model_param_data(model *m) { return m->params; }
 float *model_grad_data(model *m) { return m->grads; }
+void model_params_changed(model *m) { m->o->weights_sync(m->params, m->pt.total); }
 const void *model_hidden(const model *m) {
     if (m->m2) return m->m2_out; /* M2 hook */
     return m->cfg.layers ? m->la[m->cfg.layers - 1].y : m->x0;
@@ -407,7 +418,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
     o->matmul_fwd(m->clogits, NULL, m->pooled, P(m->cls_w), P(m->cls_b), B, C, NL, ACT_NONE);
     if (NL == 1) { /* regression: MSE, computed on the host (B values) */
         float *y = xmalloc(sz(B, 1) * sizeof *y);
-        o->download(y, m->clogits, sz(B, 1) * sizeof *y);
+        o->act_download(y, m->clogits, sz(B, 1));
         for (int i = 0; i < B; i++) total += ((double)y[i] - b->targets[i]) * ((double)y[i] - b->targets[i]);
         free(y);
         return (float)(total / B);
@@ -427,44 +438,44 @@ void model_backward(model *m, const model_batch *b, model_task task) {
     int T = b->T, C = c->hidden, I = c->intermediate, nh = c->heads, dh = C / nh;
     float pd = m->train ? (float)c->hidden_dropout : 0.0f, pa = m->train ? (float)c->attn_dropout : 0.0f;
     int bert = c->arch == ARCH_BERT, haspos = c->arch != ARCH_MOSAIC;
-    size_t fsz = sizeof(float);
+    size_t asz = o->act_size; /* the gradients of activations are activations */
     CHECK(!m->inference, "the model was created for inference");
 
     /* ---- heads: gradient of the loss w.r.t. the final hidden states, into dy ---- */
-    o->zero(m->dy, sz(T, C) * fsz);
+    o->zero(m->dy, sz(T, C) * asz);
     if (task == TASK_MLM) {
         int M = b->M, V = c->vocab_size;
         if (M == 0) return;
-        o->zero(m->dlogits, sz(M, V) * fsz);
+        o->zero(m->dlogits, sz(M, V) * asz);
         o->xent_bwd(m->dlogits, m->logits, m->xlse, m->in_targets, 1.0f / (float)M, M, V);
-        o->zero(m->dx, sz(M, C) * fsz);
+        o->zero(m->dx, sz(M, C) * asz);
         o->matmul_bwd(m->dx, G(m->wte), G(m->dec_b), m->dlogits, m->tl, P(m->wte), M, C, V);
-        o->zero(m->ds, sz(M, C) * fsz);
+        o->zero(m->ds, sz(M, C) * asz);
         o->layernorm_bwd(m->ds, G(m->hln_g), G(m->hln_b), m->dx, m->t, P(m->hln_g), m->tmean, m->trstd, M, C);
-        o->zero(m->dt1, sz(M, C) * fsz);
+        o->zero(m->dt1, sz(M, C) * asz);
         o->act_bwd(m->dt1, m->ds, m->tpre, sz(M, C), ACT_GELU);
-        o->zero(m->dx, sz(M, C) * fsz);
+        o->zero(m->dx, sz(M, C) * asz);
         o->matmul_bwd(m->dx, G(m->hd_w), G(m->hd_b), m->dt1, m->hm, P(m->hd_w), M, C, C);
         o->scatter_add_rows(m->dy, m->dx, m->in_rows, M, C);
     } else {
         int B = b->B, NL = c->num_labels;
-        o->zero(m->dclogits, sz(B, NL) * fsz);
+        o->zero(m->dclogits, sz(B, NL) * asz);
         if (NL == 1) {
-            float *y = xmalloc(sz(B, 1) * fsz);
-            o->download(y, m->clogits, sz(B, 1) * fsz);
+            float *y = xmalloc(sz(B, 1) * sizeof *y);
+            o->act_download(y, m->clogits, sz(B, 1));
             for (int i = 0; i < B; i++) y[i] = 2.0f * (y[i] - b->targets[i]) / (float)B;
-            o->upload(m->dclogits, y, sz(B, 1) * fsz);
+            o->act_upload(m->dclogits, y, sz(B, 1));
             free(y);
         } else {
             o->xent_bwd(m->dclogits, m->clogits, m->clse, m->in_labels, 1.0f / (float)B, B, NL);
         }
-        o->zero(m->dx, sz(B, C) * fsz);
+        o->zero(m->dx, sz(B, C) * asz);
         o->matmul_bwd(m->dx, G(m->cls_w), G(m->cls_b), m->dclogits, m->pooled, P(m->cls_w), B, C, NL);
-        o->zero(m->ds, sz(B, C) * fsz);
+        o->zero(m->ds, sz(B, C) * asz);
         o->dropout_bwd(m->ds, m->dx, sz(B, C), m->train ? cls_dropout(c) : 0.0f, drop_key(m, 0, SITE_CLS));
-        o->zero(m->dt1, sz(B, C) * fsz);
+        o->zero(m->dt1, sz(B, C) * asz);
         o->act_bwd(m->dt1, m->ds, m->ppre, sz(B, C), ACT_TANH);
-        o->zero(m->dx, sz(B, C) * fsz);
+        o->zero(m->dx, sz(B, C) * asz);
         o->matmul_bwd(m->dx, G(m->pool_w), G(m->pool_b), m->dt1, m->hc, P(m->pool_w), B, C, C);
         if (m->m2 && c->m2_pool_all) o->m2_pool_bwd(m->dy, m->dx, m->in_pool_w, B, T / B, C); /* M2 hook */
         else o->scatter_add_rows(m->dy, m->dx, m->in_cls_rows, B, C);
@@ -479,57 +490,57 @@ void model_backward(model *m, const model_batch *b, model_task task) {
         layer_acts *a = &m->la[l];
         const void *x = l ? m->la[l - 1].y : m->x0;
         /* y = LN2(f + a): ds = ∂L/∂(f + a) */
-        o->zero(m->ds, sz(T, C) * fsz);
+        o->zero(m->ds, sz(T, C) * asz);
         o->layernorm_bwd(m->ds, G(p->ln2_g), G(p->ln2_b), m->dy, a->s2, P(p->ln2_g), a->mean2, a->rstd2, T, C);
         /* dx accumulates ∂L/∂a: the residual share first, then the FFN's */
-        o->zero(m->dx, sz(T, C) * fsz);
+        o->zero(m->dx, sz(T, C) * asz);
         o->act_bwd(m->dx, m->ds, NULL, sz(T, C), ACT_NONE);
         if (bert) {
-            o->zero(m->dt1, sz(T, C) * fsz);
+            o->zero(m->dt1, sz(T, C) * asz);
             o->dropout_bwd(m->dt1, m->ds, sz(T, C), pd, drop_key(m, l, SITE_FFN));
-            o->zero(m->dbig2, sz(T, I) * fsz);
+            o->zero(m->dbig2, sz(T, I) * asz);
             o->matmul_bwd(m->dbig2, G(p->fc2_w), G(p->fc2_b), m->dt1, a->h, P(p->fc2_w), T, I, C);
-            o->zero(m->dbig1, sz(T, I) * fsz);
+            o->zero(m->dbig1, sz(T, I) * asz);
             o->act_bwd(m->dbig1, m->dbig2, a->hpre, sz(T, I), ACT_GELU);
             o->matmul_bwd(m->dx, G(p->fc1_w), G(p->fc1_b), m->dbig1, a->a, P(p->fc1_w), T, C, I);
         } else {
-            o->zero(m->dbig2, sz(T, I) * fsz);
+            o->zero(m->dbig2, sz(T, I) * asz);
             o->matmul_bwd(m->dbig2, G(p->fc2_w), G(p->fc2_b), m->ds, a->h, P(p->fc2_w), T, I, C);
-            o->zero(m->dqkv, sz(T, I) * fsz); /* dqkv is free until the attention: use it for ∂L/∂glu */
+            o->zero(m->dqkv, sz(T, I) * asz); /* dqkv is free until the attention: use it for ∂L/∂glu */
             o->dropout_bwd(m->dqkv, m->dbig2, sz(T, I), pd, drop_key(m, l, SITE_FFN));
-            o->zero(m->dbig1, sz(T, 2 * I) * fsz);
+            o->zero(m->dbig1, sz(T, 2 * I) * asz);
             o->glu_bwd(m->dbig1, m->dqkv, a->hpre, T, I);
             o->matmul_bwd(m->dx, G(p->fc1_w), NULL, m->dbig1, a->a, P(p->fc1_w), T, C, 2 * I);
         }
         /* a = LN1(ao + x): ds = ∂L/∂(ao + x) */
-        o->zero(m->ds, sz(T, C) * fsz);
+        o->zero(m->ds, sz(T, C) * asz);
         o->layernorm_bwd(m->ds, G(p->ln1_g), G(p->ln1_b), m->dx, a->s1, P(p->ln1_g), a->mean1, a->rstd1, T, C);
         /* the next dy (∂L/∂x) gets the residual share now and the attention's below */
-        o->zero(m->dy, sz(T, C) * fsz);
+        o->zero(m->dy, sz(T, C) * asz);
         o->act_bwd(m->dy, m->ds, NULL, sz(T, C), ACT_NONE);
-        o->zero(m->dt1, sz(T, C) * fsz);
+        o->zero(m->dt1, sz(T, C) * asz);
         o->dropout_bwd(m->dt1, m->ds, sz(T, C), pd, drop_key(m, l, SITE_ATTN_OUT));
-        o->zero(m->dx, sz(T, C) * fsz);
+        o->zero(m->dx, sz(T, C) * asz);
         o->matmul_bwd(m->dx, G(p->ao_w), G(p->ao_b), m->dt1, a->att, P(p->ao_w), T, C, C);
-        o->zero(m->dqkv, sz(T, 3 * C) * fsz);
+        o->zero(m->dqkv, sz(T, 3 * C) * asz);
         o->attention_bwd(m->dqkv, m->dx, a->att, a->lse, a->qkv, m->in_cu, b->B, T, b->max_seqlen, nh, dh,
                          m->slopes, pa, drop_key(m, l, SITE_ATTN_PROBS));
         o->matmul_bwd(m->dy, G(p->qkv_w), G(p->qkv_b), m->dqkv, x, P(p->qkv_w), T, C, 3 * C);
     }
 
     /* ---- embeddings: x0 = dropout(LN(emb_sum)) ---- */
-    o->zero(m->dt1, sz(T, C) * fsz);
+    o->zero(m->dt1, sz(T, C) * asz);
     o->dropout_bwd(m->dt1, m->dy, sz(T, C), pd, drop_key(m, 0, SITE_EMB));
-    o->zero(m->ds, sz(T, C) * fsz);
+    o->zero(m->ds, sz(T, C) * asz);
     o->layernorm_bwd(m->ds, G(m->eln_g), G(m->eln_b), m->dt1, m->emb_sum, P(m->eln_g), m->emb_mean, m->emb_rstd,
                      T, C);
     /* M2 hook: pads are tokens in M2, and nn.Embedding(padding_idx) passes no gradient to the
      * pad row from lookups; the row keeps the tied decoder's share (docs/fixtures.md, M2) */
-    float *padrow = m->m2 ? xmalloc(sz(C, 1) * fsz) : NULL;
+    float *padrow = m->m2 ? xmalloc(sz(C, 1) * sizeof(float)) : NULL;
     size_t pad_off = m->wte + (size_t)c->pad_token_id * C;
-    if (padrow) o->download(padrow, G(pad_off), sz(C, 1) * fsz);
+    if (padrow) o->download(padrow, G(pad_off), sz(C, 1) * sizeof(float));
     o->embed_bwd(G(m->wte), G(m->wtt), haspos ? G(m->wpe) : NULL, m->ds, m->in_ids, m->in_types,
                  haspos ? m->in_pos : NULL, T, C);
-    if (padrow) o->upload(G(pad_off), padrow, sz(C, 1) * fsz);
+    if (padrow) o->upload(G(pad_off), padrow, sz(C, 1) * sizeof(float));
     free(padrow);
 }

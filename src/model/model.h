@@ -48,6 +48,9 @@ const ops *model_ops(const model *m);
 const param_table *model_params(const model *m);
 float *model_param_data(model *m); /* backend memory, params table layout */
 float *model_grad_data(model *m);
+/* Call after writing the parameters (optimizer step, loading): the backend refreshes
+ * whatever it derives from them (the bf16 copy of the CUDA bf16 backend). */
+void model_params_changed(model *m);
 
 /* Forward pass; returns the mean loss (MLM: over the M rows; classification: over
  * the B sequences, cross-entropy, or MSE when num_labels == 1). `train` turns
@@ -61,7 +64,7 @@ void model_zero_grad(model *m);
 struct m2_ctx *model_m2(model *m);
 
 /* After a forward: logits of the MLM rows (M, V) or the classifier (B, num_labels),
- * and the final hidden states (T, C) — backend memory. */
+ * and the final hidden states (T, C) — backend memory, activations (ops act_download). */
 const void *model_logits(const model *m, model_task task);
 const void *model_hidden(const model *m);
 

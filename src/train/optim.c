@@ -77,7 +77,7 @@ static int check_hyper(const char *what, double lr, double wd) {
     return 0;
 }
 
-int optim_init(optim *o, const optim_config *c, const param_table *t) {
+int optim_init(optim *o, const optim_config *c, const param_table *t, const ops *be) {
     memset(o, 0, sizeof *o);
     if (c->kind != OPTIM_DECOUPLED_ADAMW && c->kind != OPTIM_ADAMW) return err_set("optimizer: unknown kind %d", c->kind);
     if (check_hyper("base", c->lr, c->weight_decay) != 0) return -1;
@@ -110,16 +110,19 @@ int optim_init(optim *o, const optim_config *c, const param_table *t) {
         if (g->rule < 0 && c->no_decay_bias_norm && is_bias_or_norm(t->p[i].name)) g->wd = 0.0;
     }
     o->total = t->total;
-    o->m = xcalloc(t->total ? t->total : 1, sizeof *o->m);
-    o->v = xcalloc(t->total ? t->total : 1, sizeof *o->v);
+    o->be = be;
+    o->m = be->alloc((t->total ? t->total : 1) * sizeof *o->m); /* zeroed */
+    o->v = be->alloc((t->total ? t->total : 1) * sizeof *o->v);
     o->step = 0;
     return 0;
 }
 
 void optim_free(optim *o) {
     free(o->groups);
-    free(o->m);
-    free(o->v);
+    if (o->be) {
+        o->be->free(o->m);
+        o->be->free(o->v);
+    }
     memset(o, 0, sizeof *o);
 }
 
@@ -130,60 +133,29 @@ void optim_step(optim *o, float *params, const float *grads, double alpha) {
      * rounded once to float; the element ops are the reference's fp32 ops in its order. */
     double k = (double)o->step;
     double bc1 = 1.0 - pow(c->beta1, k), bc2 = 1.0 - pow(c->beta2, k);
-    const float b1 = (float)c->beta1, b2 = (float)c->beta2, ob1 = (float)(1.0 - c->beta1),
-                ob2 = (float)(1.0 - c->beta2), eps = (float)c->eps, sqrt_bc2 = (float)sqrt(bc2);
+    adamw_scalars s = {.b1 = (float)c->beta1, .b2 = (float)c->beta2, .ob1 = (float)(1.0 - c->beta1),
+                       .ob2 = (float)(1.0 - c->beta2), .eps = (float)c->eps, .sqrt_bc2 = (float)sqrt(bc2)};
     for (int gi = 0; gi < o->n_groups; gi++) {
         const optim_group *g = &o->groups[gi];
         double lr_t = g->lr * alpha;
         /* decoupled: decay scaled by the schedule multiplier (alpha = lr_t/lr_0); torch: by lr_t */
         double decay = c->kind == OPTIM_DECOUPLED_ADAMW ? alpha * g->wd : lr_t * g->wd;
-        const float keep = (float)(1.0 - decay), step_size = (float)(lr_t / bc1);
-        float *p = params + g->offset, *m = o->m + g->offset, *v = o->v + g->offset;
-        const float *gr = grads + g->offset;
-        const size_t n = g->numel;
-        const int do_decay = g->wd != 0.0;
-#pragma omp parallel for schedule(static) if (n > 65536)
-        for (size_t i = 0; i < n; i++) {
-            float gv = gr[i];
-            float pv = do_decay ? p[i] * keep : p[i];
-            float mv = b1 * m[i] + ob1 * gv;
-            float vv = b2 * v[i] + ob2 * gv * gv;
-            m[i] = mv;
-            v[i] = vv;
-            p[i] = pv - step_size * (mv / (sqrtf(vv) / sqrt_bc2 + eps));
-        }
+        s.keep = (float)(1.0 - decay);
+        s.step_size = (float)(lr_t / bc1);
+        s.decay = g->wd != 0.0;
+        o->be->adamw(params + g->offset, o->m + g->offset, o->v + g->offset, grads + g->offset, g->numel, &s);
     }
 }
 
-#define NORM_CHUNK 16384 /* fixed partial-sum blocks: the same sum for any thread count */
+double optim_grad_norm(const ops *be, const float *grads, size_t n) { return sqrt(be->sumsq(grads, n)); }
 
-double optim_grad_norm(const float *grads, size_t n) {
-    size_t nc = (n + NORM_CHUNK - 1) / NORM_CHUNK;
-    if (nc == 0) return 0.0;
-    double *part = xmalloc(nc * sizeof *part); /* (nc,) per-chunk sums of squares */
-#pragma omp parallel for schedule(static) if (nc > 4)
-    for (size_t c = 0; c < nc; c++) {
-        size_t a = c * NORM_CHUNK, b = a + NORM_CHUNK < n ? a + NORM_CHUNK : n;
-        double s = 0.0;
-        for (size_t i = a; i < b; i++) s += (double)grads[i] * (double)grads[i];
-        part[c] = s;
-    }
-    double s = 0.0;
-    for (size_t c = 0; c < nc; c++) s += part[c];
-    free(part);
-    return sqrt(s);
-}
+void optim_scale(const ops *be, float *grads, size_t n, float s) { be->scale(grads, n, s); }
 
-void optim_scale(float *grads, size_t n, float s) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) grads[i] *= s;
-}
-
-double optim_clip_grad_norm(float *grads, size_t n, double max_norm) {
-    double norm = optim_grad_norm(grads, n);
+double optim_clip_grad_norm(const ops *be, float *grads, size_t n, double max_norm) {
+    double norm = optim_grad_norm(be, grads, n);
     if (max_norm > 0.0) {
         double coef = max_norm / (norm + 1e-6);
-        if (coef < 1.0) optim_scale(grads, n, (float)coef);
+        if (coef < 1.0) optim_scale(be, grads, n, (float)coef);
     }
     return norm;
 }

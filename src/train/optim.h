@@ -9,7 +9,8 @@
  *   p ← p − (lr_t / (1−β1^k)) · m / (√v / √(1−β2^k) + eps)     (eps after bias-correcting √v)
  *
  * Parameters, gradients, m and v all use the layout of the parameter table
- * (params.h): one block of t->total floats each. Each parameter gets its own
+ * (params.h): one block of t->total floats each, in the memory of the backend
+ * given to optim_init, which applies the element updates (ops.h adamw). Each parameter gets its own
  * (lr_0, wd) from the rules: the first glob rule whose pattern matches the
  * parameter's name wins; otherwise the base lr/wd, with wd = 0 for biases and
  * norms when no_decay_bias_norm is set. lr_t = lr_0 · α_t for every group.
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../backend/ops.h"
 #include "../model/params.h"
 
 typedef enum { OPTIM_DECOUPLED_ADAMW, OPTIM_ADAMW } optim_kind;
@@ -73,27 +75,28 @@ typedef struct {
     optim_group *groups; /* (n_groups,) one per parameter of the table */
     int n_groups;
     size_t total;        /* floats in params / grads / m / v */
-    float *m, *v;        /* (total,) first and second moments, zero at init */
+    const ops *be;       /* the backend holding params, grads, m and v */
+    float *m, *v;        /* (total,) first and second moments, zero at init; backend memory */
     int64_t step;        /* optimizer steps taken (k of the last step) */
 } optim;
 
 /* Checks the config (lr ≥ 0, 0 ≤ β < 1, eps > 0, wd ≥ 0, the same for rules;
- * -1 + err naming the field) and allocates zeroed moments for the table. */
-int optim_init(optim *o, const optim_config *c, const param_table *t);
+ * -1 + err naming the field) and allocates zeroed moments for the table in be. */
+int optim_init(optim *o, const optim_config *c, const param_table *t, const ops *be);
 void optim_free(optim *o);
 
 /* One step with schedule multiplier alpha (lr_t = lr_0·alpha per group):
  * increments o->step, then updates params in place from grads. */
 void optim_step(optim *o, float *params, const float *grads, double alpha);
 
-/* √Σ g² over n gradients, summed in double in a fixed order (the same result for
- * any thread count). */
-double optim_grad_norm(const float *grads, size_t n);
+/* √Σ g² over n gradients in backend memory, summed in double in a fixed order (the
+ * same result for any thread count; ops.h sumsq). */
+double optim_grad_norm(const ops *be, const float *grads, size_t n);
 /* torch.nn.utils.clip_grad_norm_: norm = optim_grad_norm; when max_norm > 0 and
  * norm > max_norm, grads *= max_norm / (norm + 1e-6). Returns the norm before
  * clipping. max_norm ≤ 0: no clipping (the norm is still returned). */
-double optim_clip_grad_norm(float *grads, size_t n, double max_norm);
+double optim_clip_grad_norm(const ops *be, float *grads, size_t n, double max_norm);
 /* grads *= s (e.g. 1/accumulation steps). */
-void optim_scale(float *grads, size_t n, float s);
+void optim_scale(const ops *be, float *grads, size_t n, float s);
 
 #endif

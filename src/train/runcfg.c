@@ -57,6 +57,7 @@ static const key_desc keys[] = {
     {"train.seed", K_U64, F(seed), "17", "seed of init, masking, dropout and shuffling"},
     {"train.on_nan", K_STR, F(on_nan), "stop", "non-finite loss: stop (no checkpoint) | skip the step"},
     {"train.threads", K_INT, F(threads), "0", "CPU threads; 0 = all cores"},
+    {"train.device", K_STR, F(device), "cpu", "cpu | cuda (bf16 activations, fp32 weights) | cuda-fp32"},
     {"log.every", K_INT, F(log_every), "10", "steps between log lines and metrics.jsonl rows"},
     {"eval.every", K_INT, F(eval_every), "200", "steps between evaluations; 0 = only at the end"},
     {"eval.batches", K_INT, F(eval_batches), "20", "batches per evaluation"},

@@ -39,6 +39,7 @@ typedef struct {
     /* feedback and checkpoints */
     int log_every, eval_every, eval_batches, ckpt_every, ckpt_keep;
     int threads;            /* 0: all cores */
+    char device[16];        /* cpu | cuda | cuda-fp32 (ops_by_name) */
 } runcfg;
 
 void runcfg_default(runcfg *c);

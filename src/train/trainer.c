@@ -126,13 +126,19 @@ static int state_save(const char *dir, const optim *opt, loader_pos pos, int64_t
     snprintf(path, sizeof path, "%s/trainer_state.safetensors", dir);
     int64_t n = (int64_t)opt->total, four = 4;
     int64_t st[4] = {step, (int64_t)pos.epoch, (int64_t)pos.index, (int64_t)tokens};
+    float *m = xmalloc(opt->total * sizeof *m), *v = xmalloc(opt->total * sizeof *v); /* host copies */
+    opt->be->download(m, opt->m, opt->total * sizeof *m);
+    opt->be->download(v, opt->v, opt->total * sizeof *v);
     st_entry e[3] = {
-        {.name = "optim.m", .dtype = ST_F32, .ndim = 1, .shape = &n, .data = opt->m},
-        {.name = "optim.v", .dtype = ST_F32, .ndim = 1, .shape = &n, .data = opt->v},
+        {.name = "optim.m", .dtype = ST_F32, .ndim = 1, .shape = &n, .data = m},
+        {.name = "optim.v", .dtype = ST_F32, .ndim = 1, .shape = &n, .data = v},
         {.name = "state.step_epoch_index_tokens", .dtype = ST_I64, .ndim = 1, .shape = &four, .data = st},
     };
     st_meta meta[1] = {{.key = "format", .value = "bertc-trainer-state-1"}};
-    return st_write(path, e, 3, meta, 1);
+    int rc = st_write(path, e, 3, meta, 1);
+    free(m);
+    free(v);
+    return rc;
 }
 
 static int state_load(const char *dir, optim *opt, loader_pos *pos, int64_t *step, uint64_t *tokens) {
@@ -146,9 +152,16 @@ static int state_load(const char *dir, optim *opt, loader_pos *pos, int64_t *ste
     if (!m || !v || !s || m->numel != (int64_t)opt->total || v->numel != (int64_t)opt->total || s->numel != 4)
         rc = err_set("%s: not a trainer state for this model (missing or mis-sized tensors)", path);
     int64_t st[4];
-    if (rc == 0) rc = st_read_f32(m, opt->m, opt->total);
-    if (rc == 0) rc = st_read_f32(v, opt->v, opt->total);
+    float *hm = xmalloc(opt->total * sizeof *hm), *hv = xmalloc(opt->total * sizeof *hv); /* host copies */
+    if (rc == 0) rc = st_read_f32(m, hm, opt->total);
+    if (rc == 0) rc = st_read_f32(v, hv, opt->total);
     if (rc == 0) rc = st_read_i64(s, st, 4);
+    if (rc == 0) {
+        opt->be->upload(opt->m, hm, opt->total * sizeof *hm);
+        opt->be->upload(opt->v, hv, opt->total * sizeof *hv);
+    }
+    free(hm);
+    free(hv);
     if (rc == 0) {
         *step = st[0];
         pos->epoch = (uint64_t)st[1];
@@ -257,7 +270,7 @@ static int evaluate(run_state *r, int64_t step, double *loss_out, double *acc_ou
         float loss = model_forward(r->m, mb, TASK_MLM, 0, 0);
         size_t n = (size_t)mb->M * mc->vocab_size;
         logits = xrealloc(logits, n * sizeof *logits);
-        model_ops(r->m)->download(logits, model_logits(r->m, TASK_MLM), n * sizeof *logits);
+        model_ops(r->m)->act_download(logits, model_logits(r->m, TASK_MLM), n);
         for (int i = 0; i < mb->M; i++) {
             freq[mb->mlm_targets[i]]++;
             const float *z = logits + (size_t)i * mc->vocab_size;
@@ -338,7 +351,9 @@ static int setup(run_state *r) {
     mc.attn_dropout = c->attn_dropout;
     model_opts mo = {.mlm_head = 1, .max_tokens = micro * c->seq_len, .max_seqs = micro * c->seq_len / 2 + 1,
                      .seed = c->seed};
-    r->m = model_create(&mc, ops_cpu(), &mo);
+    const ops *be = ops_by_name(c->device);
+    if (!be) return err_prefix("train.device");
+    r->m = model_create(&mc, be, &mo);
     if (!r->m) return err_prefix("model");
     optim_config oc;
     optim_config_default(&oc);
@@ -353,7 +368,7 @@ static int setup(run_state *r) {
         if (optim_add_rule(&oc, "*.implicit_filter.*", 1e-3, 0.1) != 0) return -1;
         if (optim_add_rule(&oc, "*.pos_emb.z", 1e-5, 0.0) != 0) return -1;
     }
-    if (optim_init(&r->opt, &oc, model_params(r->m)) != 0) return -1;
+    if (optim_init(&r->opt, &oc, model_params(r->m), model_ops(r->m)) != 0) return -1;
     schedule_default(&r->sched, c->steps);
     if (schedule_kind_parse(c->schedule, &r->sched.kind) != 0) return -1;
     r->sched.warmup = c->warmup < 1 ? (int64_t)llround(c->warmup * c->steps) : (int64_t)c->warmup;
@@ -403,7 +418,7 @@ int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int qu
     if (rc != 0) { teardown(&r); return -1; }
 
     const param_table *pt = model_params(r.m);
-    float *params = model_param_data(r.m), *grads = model_grad_data(r.m); /* CPU backend: host memory */
+    float *params = model_param_data(r.m), *grads = model_grad_data(r.m); /* backend memory */
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     stop_requested = 0;
@@ -446,9 +461,10 @@ int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int qu
             step++;
             continue;
         }
-        if (r.accum > 1) optim_scale(grads, pt->total, 1.0f / (float)r.accum);
-        double gnorm = optim_clip_grad_norm(grads, pt->total, c->clip);
+        if (r.accum > 1) optim_scale(r.opt.be, grads, pt->total, 1.0f / (float)r.accum);
+        double gnorm = optim_clip_grad_norm(r.opt.be, grads, pt->total, c->clip);
         optim_step(&r.opt, params, grads, alpha);
+        model_params_changed(r.m);
         step++;
         tokens += step_tokens;
         loss_log += loss;

@@ -53,7 +53,7 @@ static double att_err(const float *got, const double *refd, const float *reff, s
 /* Device tensor d (n floats) against the CPU's ref; asserts the measure of `mode`. Returns the host copy. */
 static float *att_check(const char *what, const char *cfg, const void *d, const float *ref, size_t n, int mode) {
     float *got = xmalloc(sizeof(float) * n);
-    ops_cuda()->download(got, d, sizeof(float) * n);
+    ops_cuda_f32()->download(got, d, sizeof(float) * n);
     double e = att_err(got, NULL, ref, n, mode), e0 = att_err(got, NULL, ref, n, 0);
     printf("  %-9s %-22s vs cpu: worst error %.3g%s (elementwise %.3g)\n", what, cfg, e, mode ? " of max" : "", e0);
     EXPECT_MSG(e <= ATT_TOL, "%s %s: worst error %.3g > %.1g", what, cfg, e, ATT_TOL);
@@ -102,7 +102,7 @@ static void att_ref_row(double *out, double *lse, double *dq, const float *qkv, 
 
 TEST(cuda_attention) {
     REQUIRE(cuda_available());
-    const ops *c = ops_cpu(), *g = ops_cuda();
+    const ops *c = ops_cpu(), *g = ops_cuda_f32();
     static const int lens[] = {1, 7, 128, 1000, 2, 4096, 33};
     enum { B = sizeof lens / sizeof lens[0] };
     int32_t cu[B + 1] = {0};

@@ -1,6 +1,13 @@
-/* test_ops_cuda.c — every op of the CUDA backend (fp32) against the CPU backend
- * (the reference) on fresh Philox-seeded inputs. Built and run by `make test-gpu`
- * only: it needs a CUDA device.
+/* test_ops_cuda.c — every op of both CUDA tables (fp32 and bf16 activations)
+ * against the CPU backend (the reference) on fresh Philox-seeded inputs. Built
+ * and run by `make test-gpu` only: it needs a CUDA device.
+ *
+ * bf16 mode: every activation input is rounded to bf16 on the host first, so the
+ * CPU reference sees the very values the GPU reads; the GPU's outputs are bf16
+ * (8 significant bits: a rounding error up to 2^-9 ≈ 2e-3 relative), and its
+ * GEMMs read bf16 copies of the weights, so the bounds are per op: TOL_BF16 (1e-2)
+ * for elementwise ops and LayerNorm; fp32 outputs (statistics, losses, parameter
+ * gradients) get the same bound, as their inputs went through bf16 GEMMs.
  *
  * Error measure, per output tensor: max_i |gpu_i − cpu_i| / (|cpu_i| + mean_j |cpu_j|),
  * i.e. relative error with the tensor's mean magnitude as the floor (so elements
@@ -15,10 +22,32 @@
 #include <string.h>
 
 #include "../../src/backend/ops.h"
+#include "../../src/core/bf16.h"
 #include "../../src/core/err.h"
 #include "../test.h"
 
 #define TOL 1e-5
+#define TOL_BF16 1e-2
+
+static const ops *g_be; /* the table under test */
+static double g_tol;    /* its bound for the current op */
+static int g_bf16;      /* activations are bf16 */
+
+/* Runs body once per CUDA table, with g_be, g_tol and g_bf16 set. */
+#define FOR_EACH_MODE(...)                                                             \
+    for (int mode_ = 0; mode_ < 2; mode_++) {                                          \
+        g_bf16 = mode_;                                                                \
+        g_be = mode_ ? ops_cuda_bf16() : ops_cuda_f32();                               \
+        g_tol = mode_ ? TOL_BF16 : TOL;                                                \
+        printf("  [%s]\n", g_be->name);                                                \
+        __VA_ARGS__                                                                    \
+    }
+
+/* Rounds host values to what the backend's activations can hold (in place). */
+static void round_act(float *h, size_t n) {
+    if (!g_bf16) return;
+    for (size_t i = 0; i < n; i++) h[i] = bf16_to_f32(bf16_from_f32(h[i]));
+}
 
 static unsigned g_stream; /* a fresh RNG stream per tensor */
 
@@ -34,12 +63,20 @@ static int32_t *host_ids(size_t n, int range) {
     return p;
 }
 
-static const ops *G(void) { return ops_cuda(); }
+static const ops *G(void) { return g_be; }
 static void *dev_copy(const void *h, size_t bytes) {
     void *d = G()->alloc(bytes);
     G()->upload(d, h, bytes);
     return d;
 }
+/* An activation input: h (n floats) rounded to the act type in place, then uploaded. */
+static void *act_copy(float *h, size_t n) {
+    round_act(h, n);
+    void *d = G()->alloc(n * G()->act_size);
+    G()->act_upload(d, h, n);
+    return d;
+}
+static void *act_alloc(size_t n) { return G()->alloc(n * G()->act_size); }
 /* Downloads n floats of device buffer d into a new host buffer. */
 static float *dev_get(const void *d, size_t n) {
     float *h = xmalloc(sizeof(float) * (n ? n : 1));
@@ -63,20 +100,30 @@ static double err_of(const float *got, const float *ref, size_t n, int rel_to_ma
     return worst;
 }
 
-/* Compares device buffer d with host reference ref (n floats), prints the figure. */
-static void check_close(const char *what, const void *d, const float *ref, size_t n, int rel_to_max) {
-    float *got = dev_get(d, n);
+static float *act_get(const void *d, size_t n) {
+    float *h = xmalloc(sizeof(float) * (n ? n : 1));
+    G()->act_download(h, d, n);
+    return h;
+}
+
+/* Compares device buffer d (act when is_act, else f32) with host reference ref (n floats). */
+static void check_close_k(const char *what, const void *d, const float *ref, size_t n, int rel_to_max, int is_act) {
+    float *got = is_act ? act_get(d, n) : dev_get(d, n);
     double e = err_of(got, ref, n, rel_to_max);
     printf("  %-28s worst error %.3g\n", what, e);
-    EXPECT_MSG(e <= TOL, "%s: worst error %.3g > %.1g", what, e, TOL);
+    EXPECT_MSG(e <= g_tol, "%s [%s]: worst error %.3g > %.1g", what, G()->name, e, g_tol);
     free(got);
 }
-static void check_equal(const char *what, const void *d, const float *ref, size_t n) {
-    float *got = dev_get(d, n);
+#define check_close(what, d, ref, n, rel) check_close_k(what, d, ref, n, rel, 0)
+#define check_close_act(what, d, ref, n, rel) check_close_k(what, d, ref, n, rel, 1)
+/* Bit equality; for an act tensor, with the reference rounded as the backend stores it. */
+static void check_equal_k(const char *what, const void *d, float *ref, size_t n, int is_act) {
+    if (is_act) round_act(ref, n);
+    float *got = is_act ? act_get(d, n) : dev_get(d, n);
     size_t bad = 0;
     for (size_t i = 0; i < n; i++) bad += memcmp(&got[i], &ref[i], sizeof(float)) != 0;
     printf("  %-28s %zu of %zu elements differ in bits\n", what, bad, n);
-    EXPECT_MSG(bad == 0, "%s: %zu of %zu elements differ", what, bad, n);
+    EXPECT_MSG(bad == 0, "%s [%s]: %zu of %zu elements differ", what, G()->name, bad, n);
     free(got);
 }
 
@@ -84,200 +131,270 @@ TEST(cuda_device_present) {
     EXPECT_MSG(cuda_available(), "no CUDA device: these tests need one");
 }
 
+#define check_equal(what, d, ref, n) check_equal_k(what, d, ref, n, 0)
+#define check_equal_act(what, d, ref, n) check_equal_k(what, d, ref, n, 1)
+
 TEST(cuda_embed) {
     REQUIRE(cuda_available());
-    const ops *c = ops_cpu(), *g = G();
-    int T = 300, C = 200, V = 50, TV = 2, P = 128; /* small V: ids repeat, sums have many terms */
-    int32_t *ids = host_ids(T, V), *types = host_ids(T, TV), *pos = host_ids(T, P);
-    float *wte = host_normal((size_t)V * C, 1), *wtt = host_normal((size_t)TV * C, 1), *wpe = host_normal((size_t)P * C, 1);
-    float *dout = host_normal((size_t)T * C, 1);
-    float *dwte = host_normal((size_t)V * C, 1), *dwtt = host_normal((size_t)TV * C, 1), *dwpe = host_normal((size_t)P * C, 1);
-    int32_t *d_ids = dev_copy(ids, 4 * T), *d_types = dev_copy(types, 4 * T), *d_pos = dev_copy(pos, 4 * T);
-    float *d_wte = dev_copy(wte, 4 * V * C), *d_wtt = dev_copy(wtt, 4 * TV * C), *d_wpe = dev_copy(wpe, 4 * P * C);
-    float *d_dout = dev_copy(dout, 4 * T * C);
-    float *d_dwte = dev_copy(dwte, 4 * V * C), *d_dwtt = dev_copy(dwtt, 4 * TV * C), *d_dwpe = dev_copy(dwpe, 4 * P * C);
-    float *out = xmalloc(4 * T * C), *d_out = g->alloc(4 * T * C);
-    for (int with_pos = 0; with_pos < 2; with_pos++) {
-        c->embed_fwd(out, ids, types, pos, wte, wtt, with_pos ? wpe : NULL, T, C);
-        g->embed_fwd(d_out, d_ids, d_types, d_pos, d_wte, d_wtt, with_pos ? d_wpe : NULL, T, C);
-        check_equal(with_pos ? "embed_fwd (wpe)" : "embed_fwd", d_out, out, (size_t)T * C);
-    }
-    c->embed_bwd(dwte, dwtt, dwpe, dout, ids, types, pos, T, C);
-    g->embed_bwd(d_dwte, d_dwtt, d_dwpe, d_dout, d_ids, d_types, d_pos, T, C);
-    /* same row order, fp32 adds: the same bits */
-    check_equal("embed_bwd dwte", d_dwte, dwte, (size_t)V * C);
-    check_equal("embed_bwd dwtt", d_dwtt, dwtt, (size_t)TV * C);
-    check_equal("embed_bwd dwpe", d_dwpe, dwpe, (size_t)P * C);
-    void *dev[] = {d_ids, d_types, d_pos, d_wte, d_wtt, d_wpe, d_dout, d_dwte, d_dwtt, d_dwpe, d_out};
-    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-    void *host[] = {ids, types, pos, wte, wtt, wpe, dout, dwte, dwtt, dwpe, out};
-    for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int T = 300, C = 200, V = 50, TV = 2, P = 128; /* small V: ids repeat, sums have many terms */
+        int32_t *ids = host_ids(T, V), *types = host_ids(T, TV), *pos = host_ids(T, P);
+        float *wte = host_normal((size_t)V * C, 1), *wtt = host_normal((size_t)TV * C, 1), *wpe = host_normal((size_t)P * C, 1);
+        float *dout = host_normal((size_t)T * C, 1);
+        float *dwte = host_normal((size_t)V * C, 1), *dwtt = host_normal((size_t)TV * C, 1), *dwpe = host_normal((size_t)P * C, 1);
+        int32_t *d_ids = dev_copy(ids, 4 * T), *d_types = dev_copy(types, 4 * T), *d_pos = dev_copy(pos, 4 * T);
+        float *d_wte = dev_copy(wte, 4 * V * C), *d_wtt = dev_copy(wtt, 4 * TV * C), *d_wpe = dev_copy(wpe, 4 * P * C);
+        void *d_dout = act_copy(dout, (size_t)T * C);
+        float *d_dwte = dev_copy(dwte, 4 * V * C), *d_dwtt = dev_copy(dwtt, 4 * TV * C), *d_dwpe = dev_copy(dwpe, 4 * P * C);
+        float *out = xmalloc(4 * T * C);
+        void *d_out = act_alloc((size_t)T * C);
+        for (int with_pos = 0; with_pos < 2; with_pos++) {
+            c->embed_fwd(out, ids, types, pos, wte, wtt, with_pos ? wpe : NULL, T, C);
+            g->embed_fwd(d_out, d_ids, d_types, d_pos, d_wte, d_wtt, with_pos ? d_wpe : NULL, T, C);
+            check_equal_act(with_pos ? "embed_fwd (wpe)" : "embed_fwd", d_out, out, (size_t)T * C);
+        }
+        c->embed_bwd(dwte, dwtt, dwpe, dout, ids, types, pos, T, C);
+        g->embed_bwd(d_dwte, d_dwtt, d_dwpe, d_dout, d_ids, d_types, d_pos, T, C);
+        /* same row order, fp32 adds: the same bits */
+        check_equal("embed_bwd dwte", d_dwte, dwte, (size_t)V * C);
+        check_equal("embed_bwd dwtt", d_dwtt, dwtt, (size_t)TV * C);
+        check_equal("embed_bwd dwpe", d_dwpe, dwpe, (size_t)P * C);
+        void *dev[] = {d_ids, d_types, d_pos, d_wte, d_wtt, d_wpe, d_dout, d_dwte, d_dwtt, d_dwpe, d_out};
+        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+        void *host[] = {ids, types, pos, wte, wtt, wpe, dout, dwte, dwtt, dwpe, out};
+        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    })
 }
 
 TEST(cuda_rows) {
     REQUIRE(cuda_available());
-    const ops *c = ops_cpu(), *g = G();
-    int N = 100, M = 257, C = 130;
-    int32_t *idx = host_ids(M, N);
-    float *in = host_normal((size_t)N * C, 1), *dout = host_normal((size_t)M * C, 1), *din = host_normal((size_t)N * C, 1);
-    float *out = xmalloc(4 * (size_t)M * C);
-    int32_t *d_idx = dev_copy(idx, 4 * M);
-    float *d_in = dev_copy(in, 4 * N * C), *d_dout = dev_copy(dout, 4 * M * C), *d_din = dev_copy(din, 4 * N * C);
-    float *d_out = g->alloc(4 * (size_t)M * C);
-    c->gather_rows(out, in, idx, M, C);
-    g->gather_rows(d_out, d_in, d_idx, M, C);
-    check_equal("gather_rows", d_out, out, (size_t)M * C);
-    c->scatter_add_rows(din, dout, idx, M, C);
-    g->scatter_add_rows(d_din, d_dout, d_idx, M, C);
-    check_equal("scatter_add_rows", d_din, din, (size_t)N * C);
-    g->free(d_idx), g->free(d_in), g->free(d_dout), g->free(d_din), g->free(d_out);
-    free(idx), free(in), free(dout), free(din), free(out);
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int N = 300, M = 257, C = 130;
+        int32_t *idx = xmalloc(4 * (size_t)N); /* M distinct rows of N: a shuffled prefix */
+        for (int i = 0; i < N; i++) idx[i] = i;
+        int32_t *r = host_ids(N, 1 << 30);
+        for (int i = N - 1; i > 0; i--) {
+            int j = r[i] % (i + 1), t = idx[i];
+            idx[i] = idx[j], idx[j] = t;
+        }
+        free(r);
+        float *in = host_normal((size_t)N * C, 1), *dout = host_normal((size_t)M * C, 1), *din = host_normal((size_t)N * C, 1);
+        float *out = xmalloc(4 * (size_t)M * C);
+        int32_t *d_idx = dev_copy(idx, 4 * M);
+        void *d_in = act_copy(in, (size_t)N * C), *d_dout = act_copy(dout, (size_t)M * C), *d_din = act_copy(din, (size_t)N * C);
+        void *d_out = act_alloc((size_t)M * C);
+        c->gather_rows(out, in, idx, M, C);
+        g->gather_rows(d_out, d_in, d_idx, M, C);
+        check_equal_act("gather_rows", d_out, out, (size_t)M * C);
+        c->scatter_add_rows(din, dout, idx, M, C);
+        g->scatter_add_rows(d_din, d_dout, d_idx, M, C);
+        check_equal_act("scatter_add_rows", d_din, din, (size_t)N * C);
+        g->free(d_idx), g->free(d_in), g->free(d_dout), g->free(d_din), g->free(d_out);
+        free(idx), free(in), free(dout), free(din), free(out);
+    })
 }
 
 TEST(cuda_dropout) {
     REQUIRE(cuda_available());
-    const ops *c = ops_cpu(), *g = G();
-    size_t n = 100003; /* not a multiple of 4: a partial last Philox block */
-    float ps[] = {0.0f, 0.1f, 0.5f};
-    for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
-        rng_key key = {.seed = 0x123456789abcULL, .stream = RNG_STREAM_DROPOUT | 7, .step = 42 + (uint32_t)k};
-        float *in = host_normal(n, 1), *dout = host_normal(n, 1), *din = host_normal(n, 1), *out = xmalloc(4 * n);
-        float *d_in = dev_copy(in, 4 * n), *d_dout = dev_copy(dout, 4 * n), *d_din = dev_copy(din, 4 * n);
-        float *d_out = g->alloc(4 * n);
-        c->dropout_fwd(out, in, n, ps[k], key);
-        g->dropout_fwd(d_out, d_in, n, ps[k], key);
-        char what[64];
-        snprintf(what, sizeof what, "dropout_fwd p=%.1f", ps[k]);
-        check_equal(what, d_out, out, n);
-        c->dropout_bwd(din, dout, n, ps[k], key);
-        g->dropout_bwd(d_din, d_dout, n, ps[k], key);
-        snprintf(what, sizeof what, "dropout_bwd p=%.1f", ps[k]);
-        check_equal(what, d_din, din, n);
-        /* in place */
-        g->dropout_fwd(d_in, d_in, n, ps[k], key);
-        snprintf(what, sizeof what, "dropout_fwd in place p=%.1f", ps[k]);
-        check_equal(what, d_in, out, n);
-        g->free(d_in), g->free(d_dout), g->free(d_din), g->free(d_out);
-        free(in), free(dout), free(din), free(out);
-    }
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        size_t n = 100003; /* not a multiple of 4: a partial last Philox block */
+        float ps[] = {0.0f, 0.1f, 0.5f};
+        for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+            rng_key key = {.seed = 0x123456789abcULL, .stream = RNG_STREAM_DROPOUT | 7, .step = 42 + (uint32_t)k};
+            float *in = host_normal(n, 1), *dout = host_normal(n, 1), *din = host_normal(n, 1), *out = xmalloc(4 * n);
+            void *d_in = act_copy(in, n), *d_dout = act_copy(dout, n), *d_din = act_copy(din, n);
+            void *d_out = act_alloc(n);
+            c->dropout_fwd(out, in, n, ps[k], key);
+            g->dropout_fwd(d_out, d_in, n, ps[k], key);
+            char what[64];
+            snprintf(what, sizeof what, "dropout_fwd p=%.1f", ps[k]);
+            check_equal_act(what, d_out, out, n);
+            c->dropout_bwd(din, dout, n, ps[k], key);
+            g->dropout_bwd(d_din, d_dout, n, ps[k], key);
+            snprintf(what, sizeof what, "dropout_bwd p=%.1f", ps[k]);
+            check_equal_act(what, d_din, din, n);
+            /* in place */
+            g->dropout_fwd(d_in, d_in, n, ps[k], key);
+            snprintf(what, sizeof what, "dropout_fwd in place p=%.1f", ps[k]);
+            check_equal_act(what, d_in, out, n);
+            g->free(d_in), g->free(d_dout), g->free(d_din), g->free(d_out);
+            free(in), free(dout), free(din), free(out);
+        }
+    })
 }
 
 TEST(cuda_act_glu) {
     REQUIRE(cuda_available());
-    const ops *c = ops_cpu(), *g = G();
-    int N = 67, W = 301;
-    size_t n = (size_t)N * W;
-    float *pre = host_normal(n, 2.5f), *dout = host_normal(n, 1);
-    float *d_pre = dev_copy(pre, 4 * n), *d_dout = dev_copy(dout, 4 * n);
-    const char *names[] = {"act_bwd none", "act_bwd gelu", "act_bwd tanh"};
-    for (int a = 0; a < 3; a++) {
-        float *dpre = host_normal(n, 1), *d_dpre = dev_copy(dpre, 4 * n);
-        c->act_bwd(dpre, dout, pre, n, (act_fn)a);
-        g->act_bwd(d_dpre, d_dout, a == ACT_NONE ? NULL : d_pre, n, (act_fn)a);
-        check_close(names[a], d_dpre, dpre, n, 0);
-        g->free(d_dpre), free(dpre);
-    }
-    float *u = host_normal(2 * n, 2.5f), *du = host_normal(2 * n, 1), *out = xmalloc(4 * n);
-    float *d_u = dev_copy(u, 8 * n), *d_du = dev_copy(du, 8 * n), *d_out = g->alloc(4 * n);
-    c->glu_fwd(out, u, N, W);
-    g->glu_fwd(d_out, d_u, N, W);
-    check_close("glu_fwd", d_out, out, n, 0);
-    c->glu_bwd(du, dout, u, N, W);
-    g->glu_bwd(d_du, d_dout, d_u, N, W);
-    check_close("glu_bwd", d_du, du, 2 * n, 0);
-    g->free(d_pre), g->free(d_dout), g->free(d_u), g->free(d_du), g->free(d_out);
-    free(pre), free(dout), free(u), free(du), free(out);
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int N = 67, W = 301;
+        size_t n = (size_t)N * W;
+        float *pre = host_normal(n, 2.5f), *dout = host_normal(n, 1);
+        void *d_pre = act_copy(pre, n), *d_dout = act_copy(dout, n);
+        const char *names[] = {"act_bwd none", "act_bwd gelu", "act_bwd tanh"};
+        for (int a = 0; a < 3; a++) {
+            float *dpre = host_normal(n, 1);
+            void *d_dpre = act_copy(dpre, n);
+            c->act_bwd(dpre, dout, pre, n, (act_fn)a);
+            g->act_bwd(d_dpre, d_dout, a == ACT_NONE ? NULL : d_pre, n, (act_fn)a);
+            check_close_act(names[a], d_dpre, dpre, n, 0);
+            g->free(d_dpre), free(dpre);
+        }
+        float *u = host_normal(2 * n, 2.5f), *du = host_normal(2 * n, 1), *out = xmalloc(4 * n);
+        void *d_u = act_copy(u, 2 * n), *d_du = act_copy(du, 2 * n), *d_out = act_alloc(n);
+        c->glu_fwd(out, u, N, W);
+        g->glu_fwd(d_out, d_u, N, W);
+        check_close_act("glu_fwd", d_out, out, n, 0);
+        c->glu_bwd(du, dout, u, N, W);
+        g->glu_bwd(d_du, d_dout, d_u, N, W);
+        check_close_act("glu_bwd", d_du, du, 2 * n, 0);
+        g->free(d_pre), g->free(d_dout), g->free(d_u), g->free(d_du), g->free(d_out);
+        free(pre), free(dout), free(u), free(du), free(out);
+    })
 }
 
 TEST(cuda_layernorm) {
     REQUIRE(cuda_available());
-    const ops *c = ops_cpu(), *g = G();
-    int N = 53, C = 768;
-    size_t n = (size_t)N * C;
-    float *x = host_normal(n, 1), *res = host_normal(n, 1), *gam = host_normal(C, 1), *bet = host_normal(C, 1);
-    for (int i = 0; i < C; i++) gam[i] += 1.0f;
-    float *d_x = dev_copy(x, 4 * n), *d_res = dev_copy(res, 4 * n), *d_g = dev_copy(gam, 4 * C), *d_b = dev_copy(bet, 4 * C);
-    float *out = xmalloc(4 * n), *s = xmalloc(4 * n), *mean = xmalloc(4 * N), *rstd = xmalloc(4 * N);
-    float *d_out = g->alloc(4 * n), *d_s = g->alloc(4 * n), *d_mean = g->alloc(4 * N), *d_rstd = g->alloc(4 * N);
-    c->layernorm_fwd(out, s, mean, rstd, x, res, gam, bet, N, C, 1e-12f);
-    g->layernorm_fwd(d_out, d_s, d_mean, d_rstd, d_x, d_res, d_g, d_b, N, C, 1e-12f);
-    check_close("layernorm_fwd out", d_out, out, n, 0);
-    check_equal("layernorm_fwd s", d_s, s, n);
-    check_close("layernorm_fwd mean", d_mean, mean, N, 0);
-    check_close("layernorm_fwd rstd", d_rstd, rstd, N, 0);
-    /* without a residual, out aliasing x */
-    float *out2 = xmalloc(4 * n), *d_x2 = dev_copy(x, 4 * n);
-    c->layernorm_fwd(out2, NULL, mean, rstd, x, NULL, gam, bet, N, C, 1e-5f);
-    g->layernorm_fwd(d_x2, NULL, d_mean, d_rstd, d_x2, NULL, d_g, d_b, N, C, 1e-5f);
-    check_close("layernorm_fwd no res, alias", d_x2, out2, n, 0);
-    /* backward from the first forward's statistics (recomputed on both sides) */
-    c->layernorm_fwd(out, s, mean, rstd, x, res, gam, bet, N, C, 1e-12f);
-    g->layernorm_fwd(d_out, d_s, d_mean, d_rstd, d_x, d_res, d_g, d_b, N, C, 1e-12f);
-    float *dout = host_normal(n, 1), *ds = host_normal(n, 1), *dg = host_normal(C, 1), *db = host_normal(C, 1);
-    float *d_dout = dev_copy(dout, 4 * n), *d_ds = dev_copy(ds, 4 * n), *d_dg = dev_copy(dg, 4 * C), *d_db = dev_copy(db, 4 * C);
-    /* both sides use the CPU's statistics, so only the backward is compared */
-    g->upload(d_mean, mean, 4 * N);
-    g->upload(d_rstd, rstd, 4 * N);
-    c->layernorm_bwd(ds, dg, db, dout, s, gam, mean, rstd, N, C);
-    g->layernorm_bwd(d_ds, d_dg, d_db, d_dout, d_s, d_g, d_mean, d_rstd, N, C);
-    check_close("layernorm_bwd ds", d_ds, ds, n, 0);
-    check_close("layernorm_bwd dg", d_dg, dg, C, 0);
-    check_close("layernorm_bwd db", d_db, db, C, 0);
-    void *dev[] = {d_x, d_res, d_g, d_b, d_out, d_s, d_mean, d_rstd, d_x2, d_dout, d_ds, d_dg, d_db};
-    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-    void *host[] = {x, res, gam, bet, out, s, mean, rstd, out2, dout, ds, dg, db};
-    for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int N = 1053, C = 768; /* more rows than one column-sum chunk */
+        size_t n = (size_t)N * C;
+        float *x = host_normal(n, 1), *res = host_normal(n, 1), *gam = host_normal(C, 1), *bet = host_normal(C, 1);
+        for (int i = 0; i < C; i++) gam[i] += 1.0f;
+        void *d_x = act_copy(x, n), *d_res = act_copy(res, n);
+        float *d_g = dev_copy(gam, 4 * C), *d_b = dev_copy(bet, 4 * C);
+        float *out = xmalloc(4 * n), *s = xmalloc(4 * n), *mean = xmalloc(4 * N), *rstd = xmalloc(4 * N);
+        void *d_out = act_alloc(n), *d_s = act_alloc(n);
+        float *d_mean = g->alloc(4 * N), *d_rstd = g->alloc(4 * N);
+        c->layernorm_fwd(out, s, mean, rstd, x, res, gam, bet, N, C, 1e-12f);
+        g->layernorm_fwd(d_out, d_s, d_mean, d_rstd, d_x, d_res, d_g, d_b, N, C, 1e-12f);
+        check_close_act("layernorm_fwd out", d_out, out, n, 0);
+        check_equal_act("layernorm_fwd s", d_s, s, n);
+        check_close("layernorm_fwd mean", d_mean, mean, N, 0);
+        check_close("layernorm_fwd rstd", d_rstd, rstd, N, 0);
+        /* without a residual, out aliasing x */
+        float *out2 = xmalloc(4 * n);
+        void *d_x2 = act_copy(x, n);
+        c->layernorm_fwd(out2, NULL, mean, rstd, x, NULL, gam, bet, N, C, 1e-5f);
+        g->layernorm_fwd(d_x2, NULL, d_mean, d_rstd, d_x2, NULL, d_g, d_b, N, C, 1e-5f);
+        check_close_act("layernorm_fwd no res, alias", d_x2, out2, n, 0);
+        /* backward from the first forward's statistics (recomputed on both sides); s as the GPU stored it */
+        c->layernorm_fwd(out, s, mean, rstd, x, res, gam, bet, N, C, 1e-12f);
+        round_act(s, n);
+        g->act_upload(d_s, s, n);
+        float *dout = host_normal(n, 1), *ds = host_normal(n, 1), *dg = host_normal(C, 1), *db = host_normal(C, 1);
+        void *d_dout = act_copy(dout, n), *d_ds = act_copy(ds, n);
+        float *d_dg = dev_copy(dg, 4 * C), *d_db = dev_copy(db, 4 * C);
+        /* both sides use the CPU's statistics, so only the backward is compared */
+        g->upload(d_mean, mean, 4 * N);
+        g->upload(d_rstd, rstd, 4 * N);
+        c->layernorm_bwd(ds, dg, db, dout, s, gam, mean, rstd, N, C);
+        g->layernorm_bwd(d_ds, d_dg, d_db, d_dout, d_s, d_g, d_mean, d_rstd, N, C);
+        check_close_act("layernorm_bwd ds", d_ds, ds, n, 0);
+        check_close("layernorm_bwd dg", d_dg, dg, C, 0);
+        check_close("layernorm_bwd db", d_db, db, C, 0);
+        void *dev[] = {d_x, d_res, d_g, d_b, d_out, d_s, d_mean, d_rstd, d_x2, d_dout, d_ds, d_dg, d_db};
+        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+        void *host[] = {x, res, gam, bet, out, s, mean, rstd, out2, dout, ds, dg, db};
+        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    })
 }
 
 TEST(cuda_xent) {
     REQUIRE(cuda_available());
-    const ops *c = ops_cpu(), *g = G();
-    int M = 41, V = 30522;
-    size_t n = (size_t)M * V;
-    float *logits = host_normal(n, 3), *dl = host_normal(n, 1e-4f);
-    int32_t *tg = host_ids(M, V);
-    float *loss = xmalloc(4 * M), *lse = xmalloc(4 * M);
-    float *d_logits = dev_copy(logits, 4 * n), *d_dl = dev_copy(dl, 4 * n);
-    int32_t *d_tg = dev_copy(tg, 4 * M);
-    float *d_loss = g->alloc(4 * M), *d_lse = g->alloc(4 * M);
-    c->xent_fwd(loss, lse, logits, tg, M, V);
-    g->xent_fwd(d_loss, d_lse, d_logits, d_tg, M, V);
-    check_close("xent_fwd loss", d_loss, loss, M, 0);
-    check_close("xent_fwd lse", d_lse, lse, M, 0);
-    g->upload(d_lse, lse, 4 * M); /* compare the backward alone */
-    c->xent_bwd(dl, logits, lse, tg, 1.0f / M, M, V);
-    g->xent_bwd(d_dl, d_logits, d_lse, d_tg, 1.0f / M, M, V);
-    check_close("xent_bwd", d_dl, dl, n, 0);
-    g->free(d_logits), g->free(d_dl), g->free(d_tg), g->free(d_loss), g->free(d_lse);
-    free(logits), free(dl), free(tg), free(loss), free(lse);
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int M = 41, V = 30522;
+        size_t n = (size_t)M * V;
+        float *logits = host_normal(n, 3), *dl = host_normal(n, 1e-4f);
+        int32_t *tg = host_ids(M, V);
+        float *loss = xmalloc(4 * M), *lse = xmalloc(4 * M);
+        void *d_logits = act_copy(logits, n), *d_dl = act_copy(dl, n);
+        int32_t *d_tg = dev_copy(tg, 4 * M);
+        float *d_loss = g->alloc(4 * M), *d_lse = g->alloc(4 * M);
+        c->xent_fwd(loss, lse, logits, tg, M, V);
+        g->xent_fwd(d_loss, d_lse, d_logits, d_tg, M, V);
+        double keep = g_tol;
+        if (g_bf16) g_tol = 1e-5; /* fp32 statistics of the same (bf16) logits: as exact as fp32 */
+        check_close("xent_fwd loss", d_loss, loss, M, 0);
+        check_close("xent_fwd lse", d_lse, lse, M, 0);
+        g_tol = keep;
+        g->upload(d_lse, lse, 4 * M); /* compare the backward alone */
+        c->xent_bwd(dl, logits, lse, tg, 1.0f / M, M, V);
+        g->xent_bwd(d_dl, d_logits, d_lse, d_tg, 1.0f / M, M, V);
+        check_close_act("xent_bwd", d_dl, dl, n, 0);
+        g->free(d_logits), g->free(d_dl), g->free(d_tg), g->free(d_loss), g->free(d_lse);
+        free(logits), free(dl), free(tg), free(loss), free(lse);
+    })
 }
 
 TEST(cuda_matmul) {
     REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int N = 301, C = 200, OC = 150; /* not multiples of any tile */
+        float *inp = host_normal((size_t)N * C, 1), *w = host_normal((size_t)OC * C, 0.1f), *b = host_normal(OC, 1);
+        /* the bf16 GEMMs read bf16 copies of w and b: give the CPU those values */
+        round_act(w, (size_t)OC * C);
+        round_act(b, OC);
+        void *d_inp = act_copy(inp, (size_t)N * C);
+        float *d_w = dev_copy(w, 4 * OC * C), *d_b = dev_copy(b, 4 * OC);
+        g->weights_sync(d_w, (size_t)OC * C);
+        size_t no = (size_t)N * OC;
+        float *out = xmalloc(4 * no), *pre = xmalloc(4 * no);
+        void *d_out = act_alloc(no), *d_pre = act_alloc(no);
+        const char *names[] = {"matmul_fwd none", "matmul_fwd gelu", "matmul_fwd tanh"};
+        for (int a = 0; a < 3; a++) {
+            c->matmul_fwd(out, a ? pre : NULL, inp, w, a == 1 ? NULL : b, N, C, OC, (act_fn)a);
+            g->matmul_fwd(d_out, a ? d_pre : NULL, d_inp, d_w, a == 1 ? NULL : d_b, N, C, OC, (act_fn)a);
+            check_close_act(names[a], d_out, out, no, 1);
+            if (a) check_close_act("matmul_fwd pre", d_pre, pre, no, 1);
+        }
+        float *dout = host_normal(no, 1), *dinp = host_normal((size_t)N * C, 1), *dw = host_normal((size_t)OC * C, 1),
+              *db = host_normal(OC, 1);
+        void *d_dout = act_copy(dout, no), *d_dinp = act_copy(dinp, (size_t)N * C);
+        float *d_dw = dev_copy(dw, 4 * OC * C), *d_db = dev_copy(db, 4 * OC);
+        c->matmul_bwd(dinp, dw, db, dout, inp, w, N, C, OC);
+        g->matmul_bwd(d_dinp, d_dw, d_db, d_dout, d_inp, d_w, N, C, OC);
+        check_close_act("matmul_bwd dinp", d_dinp, dinp, (size_t)N * C, 1);
+        check_close("matmul_bwd dw", d_dw, dw, (size_t)OC * C, 1);
+        check_close("matmul_bwd db", d_db, db, OC, 0);
+        void *dev[] = {d_inp, d_w, d_b, d_out, d_pre, d_dout, d_dinp, d_dw, d_db};
+        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+        void *host[] = {inp, w, b, out, pre, dout, dinp, dw, db};
+        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    })
+}
+
+/* The optimizer ops: adamw bit-identical to the CPU (both round every operation), the
+ * sum of squares to double precision, scale exact. */
+TEST(cuda_optim_ops) {
+    REQUIRE(cuda_available());
+    g_be = ops_cuda_f32();
     const ops *c = ops_cpu(), *g = G();
-    int N = 301, C = 200, OC = 150; /* not multiples of any tile */
-    float *inp = host_normal((size_t)N * C, 1), *w = host_normal((size_t)OC * C, 0.1f), *b = host_normal(OC, 1);
-    float *d_inp = dev_copy(inp, 4 * N * C), *d_w = dev_copy(w, 4 * OC * C), *d_b = dev_copy(b, 4 * OC);
-    size_t no = (size_t)N * OC;
-    float *out = xmalloc(4 * no), *pre = xmalloc(4 * no), *d_out = g->alloc(4 * no), *d_pre = g->alloc(4 * no);
-    const char *names[] = {"matmul_fwd none", "matmul_fwd gelu", "matmul_fwd tanh"};
-    for (int a = 0; a < 3; a++) {
-        c->matmul_fwd(out, a ? pre : NULL, inp, w, a == 1 ? NULL : b, N, C, OC, (act_fn)a);
-        g->matmul_fwd(d_out, a ? d_pre : NULL, d_inp, d_w, a == 1 ? NULL : d_b, N, C, OC, (act_fn)a);
-        check_close(names[a], d_out, out, no, 1);
-        if (a) check_close("matmul_fwd pre", d_pre, pre, no, 1);
+    size_t n = 100003;
+    float *p = host_normal(n, 1), *m = host_normal(n, 0.01f), *v = host_normal(n, 0.01f), *gr = host_normal(n, 0.1f);
+    for (size_t i = 0; i < n; i++) v[i] = v[i] * v[i];
+    float *d_p = dev_copy(p, 4 * n), *d_m = dev_copy(m, 4 * n), *d_v = dev_copy(v, 4 * n), *d_g = dev_copy(gr, 4 * n);
+    adamw_scalars s = {.keep = 0.99999f, .b1 = 0.9f, .ob1 = 0.1f, .b2 = 0.98f, .ob2 = 0.02f, .eps = 1e-6f,
+                       .sqrt_bc2 = 0.3f, .step_size = 5e-4f, .decay = 1};
+    for (int k = 0; k < 3; k++) {
+        s.decay = k != 1;
+        c->adamw(p, m, v, gr, n, &s);
+        g->adamw(d_p, d_m, d_v, d_g, n, &s);
     }
-    float *dout = host_normal(no, 1), *dinp = host_normal((size_t)N * C, 1), *dw = host_normal((size_t)OC * C, 1),
-          *db = host_normal(OC, 1);
-    float *d_dout = dev_copy(dout, 4 * no), *d_dinp = dev_copy(dinp, 4 * N * C), *d_dw = dev_copy(dw, 4 * OC * C),
-          *d_db = dev_copy(db, 4 * OC);
-    c->matmul_bwd(dinp, dw, db, dout, inp, w, N, C, OC);
-    g->matmul_bwd(d_dinp, d_dw, d_db, d_dout, d_inp, d_w, N, C, OC);
-    check_close("matmul_bwd dinp", d_dinp, dinp, (size_t)N * C, 1);
-    check_close("matmul_bwd dw", d_dw, dw, (size_t)OC * C, 1);
-    check_close("matmul_bwd db", d_db, db, OC, 0);
-    void *dev[] = {d_inp, d_w, d_b, d_out, d_pre, d_dout, d_dinp, d_dw, d_db};
-    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-    void *host[] = {inp, w, b, out, pre, dout, dinp, dw, db};
-    for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    check_equal("adamw p", d_p, p, n);
+    check_equal("adamw m", d_m, m, n);
+    check_equal("adamw v", d_v, v, n);
+    double a = c->sumsq(gr, n), b = g->sumsq(d_g, n);
+    printf("  sumsq cpu %.17g gpu %.17g\n", a, b);
+    EXPECT(fabs(a - b) <= 1e-12 * a);
+    c->scale(gr, n, 0.37f);
+    g->scale(d_g, n, 0.37f);
+    check_equal("scale", d_g, gr, n);
+    g->free(d_p), g->free(d_m), g->free(d_v), g->free(d_g);
+    free(p), free(m), free(v), free(gr);
 }

@@ -127,4 +127,9 @@ void cpu_attention_bwd(void *dqkv, const void *dout, const void *out, const floa
                        const int32_t *cu_seqlens, int B, int T, int max_seqlen, int nh, int dh,
                        const float *slopes, float p_drop, rng_key key);
 
+/* cpu_optim.c */
+void cpu_adamw(float *p, float *m, float *v, const float *g, size_t n, const adamw_scalars *s);
+double cpu_sumsq(const float *x, size_t n);
+void cpu_scale(float *x, size_t n, float s);
+
 #endif

@@ -33,6 +33,9 @@ static void *cpu_alloc(size_t bytes) {
 static void cpu_free(void *p) { free(p); }
 static void cpu_zero(void *p, size_t bytes) { if (bytes) memset(p, 0, bytes); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) { if (bytes && dst != src) memmove(dst, src, bytes); }
+static void cpu_act_upload(void *dst, const float *src, size_t n) { cpu_copy(dst, src, n * sizeof(float)); }
+static void cpu_act_download(float *dst, const void *src, size_t n) { cpu_copy(dst, src, n * sizeof(float)); }
+static void cpu_weights_sync(const float *w, size_t n) { (void)w, (void)n; } /* computes with w itself */
 
 /* ---- ALiBi slopes (mosaicbert.md §3.3) -------------------------------------- */
 
@@ -243,11 +246,18 @@ void cpu_xent_bwd(void *dlogits_, const void *logits_, const float *lse, const i
 
 static const ops cpu_table = {
     .name = "cpu",
+    .act_size = sizeof(float),
     .alloc = cpu_alloc,
     .free = cpu_free,
     .zero = cpu_zero,
     .upload = cpu_copy,
     .download = cpu_copy,
+    .act_upload = cpu_act_upload,
+    .act_download = cpu_act_download,
+    .weights_sync = cpu_weights_sync,
+    .adamw = cpu_adamw,
+    .sumsq = cpu_sumsq,
+    .scale = cpu_scale,
     .embed_fwd = cpu_embed_fwd,
     .embed_bwd = cpu_embed_bwd,
     .matmul_fwd = cpu_matmul_fwd,

@@ -1,7 +1,8 @@
 // cuda_attention.cu — multi-head self-attention over unpadded variable-length
 // sequences (ops.h), fp32, flash-style: key (or query) tiles pass through shared
 // memory and each thread keeps one row's running state, so nothing of size T² is
-// ever held. Plain FMA code, no tensor cores yet (correctness first): the dot
+// ever held. Plain FMA code, no tensor cores (the fp32 mode's reference-grade
+// kernel; bf16 training uses cuda_flash.cu when it is built): the dot
 // products of one query and one key (dh terms) are fp32, the long sums over keys
 // or queries (out, dQ, dK, dV: thousands of terms that cancel) accumulate in double.
 //
@@ -22,7 +23,7 @@
 #define KQ 64        // dK/dV pass: key rows (threads) per block
 #define BQ 16        // dK/dV pass: queries per shared-memory tile
 
-__constant__ float c_slopes[ATT_MAXH]; // (nh,) ALiBi slopes, copied from the host per call
+static __constant__ float c_slopes[ATT_MAXH]; // (nh,) ALiBi slopes, copied from the host per call
 
 struct att_args {
     const int32_t *cu; // (B+1,) device
@@ -41,30 +42,30 @@ __device__ __forceinline__ float att_score(float dot, const att_args &a, float s
 
 // Keys and values j0 … j0+nk−1 into the shared tile (rows past nk zeroed), all threads of the block.
 template <int DH>
-__device__ void load_kv_tile(float (*Ks)[DH], float (*Vs)[DH], const float *K, const float *V, int j0, int nk,
+static __device__ void load_kv_tile(float (*Ks)[DH], float (*Vs)[DH], const act_t *K, const act_t *V, int j0, int nk,
                              size_t ld) {
     for (int e = threadIdx.x; e < BK * DH; e += FQ) {
         int r = e / DH, c = e % DH;
-        Ks[r][c] = r < nk ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
-        Vs[r][c] = r < nk ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
+        Ks[r][c] = r < nk ? act_ld(K[(size_t)(j0 + r) * ld + c]) : 0.0f;
+        Vs[r][c] = r < nk ? act_ld(V[(size_t)(j0 + r) * ld + c]) : 0.0f;
     }
 }
 
 template <int DH>
-__global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, const float *qkv, att_args a) {
+static __global__ void __launch_bounds__(FQ) att_fwd_kernel(act_t *out, float *lse, const act_t *qkv, att_args a) {
     const int b = blockIdx.x, h = blockIdx.y, i0 = blockIdx.z * FQ;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
     if (i0 >= L) return; // uniform over the block
     const int C = a.nh * DH, ld = 3 * C;
     __shared__ float Ks[BK][DH], Vs[BK][DH]; // (BK, DH) key and value tile
-    const float *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
+    const act_t *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
     const int i = i0 + (int)threadIdx.x;
     const bool active = i < L;
     float q[DH];
     double acc[DH];
 #pragma unroll
     for (int c = 0; c < DH; c++) {
-        q[c] = active ? Q[(size_t)i * ld + c] : 0.0f;
+        q[c] = active ? act_ld(Q[(size_t)i * ld + c]) : 0.0f;
         acc[c] = 0.0;
     }
     const float slope = a.alibi ? c_slopes[h] : 0.0f;
@@ -103,22 +104,22 @@ __global__ void __launch_bounds__(FQ) att_fwd_kernel(float *out, float *lse, con
     }
     if (!active) return;
     const double inv = 1.0 / l;
-    float *o = out + (size_t)(r0 + i) * C + (size_t)h * DH;
+    act_t *o = out + (size_t)(r0 + i) * C + (size_t)h * DH;
 #pragma unroll
-    for (int c = 0; c < DH; c++) o[c] = (float)(acc[c] * inv);
+    for (int c = 0; c < DH; c++) o[c] = act_st((float)(acc[c] * inv));
     lse[(size_t)h * a.T + r0 + i] = (float)((double)m + log(l));
 }
 
 // Pass 1: dQ += scale·dS·K for one query row per thread; writes D_i = dout_i·out_i (nh, T).
 template <int DH>
-__global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(float *dqkv, float *Dsave, const float *dout, const float *out,
-                                                        const float *lse, const float *qkv, att_args a) {
+static __global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(act_t *dqkv, float *Dsave, const act_t *dout, const act_t *out,
+                                                        const float *lse, const act_t *qkv, att_args a) {
     const int b = blockIdx.x, h = blockIdx.y, i0 = blockIdx.z * FQ;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
     if (i0 >= L) return;
     const int C = a.nh * DH, ld = 3 * C;
     __shared__ float Ks[BK][DH], Vs[BK][DH];
-    const float *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
+    const act_t *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
     const int i = i0 + (int)threadIdx.x;
     const bool active = i < L;
     const size_t t = (size_t)(r0 + (active ? i : 0));
@@ -127,9 +128,9 @@ __global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(float *dqkv, float *Dsav
     double D = 0.0;
 #pragma unroll
     for (int c = 0; c < DH; c++) {
-        q[c] = active ? Q[(size_t)i * ld + c] : 0.0f;
-        dO[c] = active ? dout[t * C + (size_t)h * DH + c] : 0.0f;
-        if (active) D += (double)dO[c] * (double)out[t * C + (size_t)h * DH + c];
+        q[c] = active ? act_ld(Q[(size_t)i * ld + c]) : 0.0f;
+        dO[c] = active ? act_ld(dout[t * C + (size_t)h * DH + c]) : 0.0f;
+        if (active) D += (double)dO[c] * (double)act_ld(out[t * C + (size_t)h * DH + c]);
         dq[c] = 0.0;
     }
     const float Df = (float)D, li = active ? lse[(size_t)h * a.T + t] : 0.0f;
@@ -157,15 +158,15 @@ __global__ void __launch_bounds__(FQ) att_bwd_dq_kernel(float *dqkv, float *Dsav
         }
     }
     if (!active) return;
-    float *g = dqkv + t * ld + (size_t)h * DH;
+    act_t *g = dqkv + t * ld + (size_t)h * DH;
 #pragma unroll
-    for (int c = 0; c < DH; c++) g[c] += (float)((double)a.scale * dq[c]);
+    for (int c = 0; c < DH; c++) g[c] = act_st(act_ld(g[c]) + (float)((double)a.scale * dq[c]));
 }
 
 // Pass 2: dK += scale·dSᵀ·Q, dV += P'ᵀ·dO for one key row per thread, query tiles in order.
 template <int DH>
-__global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const float *D, const float *dout,
-                                                         const float *lse, const float *qkv, att_args a) {
+static __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(act_t *dqkv, const float *D, const act_t *dout,
+                                                         const float *lse, const act_t *qkv, att_args a) {
     const int b = blockIdx.x, h = blockIdx.y, j0 = blockIdx.z * KQ;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
     if (j0 >= L) return;
@@ -173,12 +174,12 @@ __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const floa
     // Own key/value rows, padded by one column: threads read different rows (no bank conflicts).
     __shared__ float Kown[KQ][DH + 1], Vown[KQ][DH + 1];
     __shared__ float Qs[BQ][DH], dOs[BQ][DH], ls[BQ], Ds[BQ]; // (BQ, DH) query tile, its lse and D
-    const float *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
+    const act_t *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
     const int nown = min(KQ, L - j0);
     for (int e = threadIdx.x; e < KQ * DH; e += KQ) {
         int r = e / DH, c = e % DH;
-        Kown[r][c] = r < nown ? K[(size_t)(j0 + r) * ld + c] : 0.0f;
-        Vown[r][c] = r < nown ? V[(size_t)(j0 + r) * ld + c] : 0.0f;
+        Kown[r][c] = r < nown ? act_ld(K[(size_t)(j0 + r) * ld + c]) : 0.0f;
+        Vown[r][c] = r < nown ? act_ld(V[(size_t)(j0 + r) * ld + c]) : 0.0f;
     }
     const int tj = (int)threadIdx.x, j = j0 + tj;
     const bool active = tj < nown;
@@ -191,8 +192,8 @@ __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const floa
         __syncthreads();
         for (int e = threadIdx.x; e < BQ * DH; e += KQ) {
             int r = e / DH, c = e % DH;
-            Qs[r][c] = r < nq ? Q[(size_t)(q0 + r) * ld + c] : 0.0f;
-            dOs[r][c] = r < nq ? dout[(size_t)(r0 + q0 + r) * C + (size_t)h * DH + c] : 0.0f;
+            Qs[r][c] = r < nq ? act_ld(Q[(size_t)(q0 + r) * ld + c]) : 0.0f;
+            dOs[r][c] = r < nq ? act_ld(dout[(size_t)(r0 + q0 + r) * C + (size_t)h * DH + c]) : 0.0f;
         }
         if ((int)threadIdx.x < nq) {
             size_t ti = (size_t)h * a.T + (size_t)(r0 + q0 + (int)threadIdx.x);
@@ -226,11 +227,11 @@ __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(float *dqkv, const floa
         }
     }
     if (!active) return;
-    float *g = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH;
+    act_t *g = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH;
 #pragma unroll
     for (int c = 0; c < DH; c++) {
-        g[C + c] += (float)((double)a.scale * dk[c]);
-        g[2 * C + c] += (float)dv[c];
+        g[C + c] = act_st(act_ld(g[C + c]) + (float)((double)a.scale * dk[c]));
+        g[2 * C + c] = act_st(act_ld(g[2 * C + c]) + (float)dv[c]);
     }
 }
 
@@ -252,27 +253,26 @@ static int att_setup(att_args *a, const int32_t *cu, int B, int T, int max_seqle
     return 1;
 }
 
-void cu_attention_fwd(void *out, float *lse, const void *qkv, const int32_t *cu, int B, int T, int max_seqlen, int nh,
-                      int dh, const float *slopes, float p_drop, rng_key key) {
+void CUX(cu_attention_fwd)(void *out, float *lse, const void *qkv, const int32_t *cu, int B, int T, int max_seqlen,
+                           int nh, int dh, const float *slopes, float p_drop, rng_key key) {
     att_args a;
     if (!att_setup(&a, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
     dim3 grid((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + FQ - 1) / FQ));
-    if (dh == 64) att_fwd_kernel<64><<<grid, FQ>>>((float *)out, lse, (const float *)qkv, a);
-    else att_fwd_kernel<32><<<grid, FQ>>>((float *)out, lse, (const float *)qkv, a);
+    if (dh == 64) att_fwd_kernel<64><<<grid, FQ>>>((act_t *)out, lse, (const act_t *)qkv, a);
+    else att_fwd_kernel<32><<<grid, FQ>>>((act_t *)out, lse, (const act_t *)qkv, a);
     CUDA_LAUNCHED();
 }
 
-void cu_attention_bwd(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
+void CUX(cu_attention_bwd)(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
                       const int32_t *cu, int B, int T, int max_seqlen, int nh, int dh, const float *slopes,
                       float p_drop, rng_key key) {
     att_args a;
     if (!att_setup(&a, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
-    float *D = NULL; // (nh, T) dout·out per row and head, from pass 1 to pass 2
-    CUDA_CHECK(cudaMalloc(&D, sizeof(float) * (size_t)nh * (size_t)T));
+    float *D = (float *)cu_scratch(SCRATCH_ATT_D, sizeof(float) * (size_t)nh * (size_t)T); // (nh, T) dout·out, pass 1 → 2
     dim3 gq((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + FQ - 1) / FQ));
     dim3 gk((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + KQ - 1) / KQ));
-    float *g = (float *)dqkv;
-    const float *dO = (const float *)dout, *O = (const float *)out, *X = (const float *)qkv;
+    act_t *g = (act_t *)dqkv;
+    const act_t *dO = (const act_t *)dout, *O = (const act_t *)out, *X = (const act_t *)qkv;
     if (dh == 64) {
         att_bwd_dq_kernel<64><<<gq, FQ>>>(g, D, dO, O, lse, X, a);
         CUDA_LAUNCHED();
@@ -283,5 +283,4 @@ void cu_attention_bwd(void *dqkv, const void *dout, const void *out, const float
         att_bwd_dkv_kernel<32><<<gk, KQ>>>(g, D, dO, lse, X, a);
     }
     CUDA_LAUNCHED();
-    CUDA_CHECK(cudaFree(D)); // waits for the kernels
 }

@@ -1,9 +1,18 @@
 // cuda_common.h — private helpers of the CUDA backend (src/backend/cuda/).
 // Every kernel here is deterministic: each output element is computed by one
 // thread in an order fixed by the shapes, never by float atomics.
+//
+// Two precisions from one source: the files that touch activations (cuda_ops.cu,
+// cuda_dense.cu, cuda_attention.cu) are compiled twice, with CU_BF16=0 (fp32
+// activations: the test mode, ≤ 1e-5 from the CPU) and CU_BF16=1 (bf16
+// activations, fp32 statistics and gradients: the fast mode). act_t is the
+// activation type, act_ld/act_st convert to and from float, and CUX(name) gives
+// a function its per-precision name. Parameters, gradients and optimizer state
+// are fp32 in both (cuda_device.cu, compiled once).
 #ifndef BERTC_CUDA_COMMON_H
 #define BERTC_CUDA_COMMON_H
 
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +32,21 @@ extern "C" {
     } while (0)
 // After a kernel launch: launch errors (bad configuration) surface here.
 #define CUDA_LAUNCHED() CUDA_CHECK(cudaGetLastError())
+
+#ifndef CU_BF16
+#define CU_BF16 0
+#endif
+#if CU_BF16
+typedef __nv_bfloat16 act_t;
+#define CUX(name) name##_bf16
+__device__ __forceinline__ float act_ld(act_t x) { return __bfloat162float(x); }
+__device__ __forceinline__ act_t act_st(float x) { return __float2bfloat16_rn(x); }
+#else
+typedef float act_t;
+#define CUX(name) name##_f32
+__device__ __forceinline__ float act_ld(act_t x) { return x; }
+__device__ __forceinline__ act_t act_st(float x) { return x; }
+#endif
 
 #define CU_THREADS 256
 static inline unsigned cu_blocks(size_t n, unsigned threads) { return (unsigned)((n + threads - 1) / threads); }
@@ -78,28 +102,52 @@ __device__ __forceinline__ float cu_drop_factor(uint64_t seed, uint32_t step, ui
     return (float)(u >> 8) * (1.0f / 16777216.0f) >= p ? scale : 0.0f;
 }
 
+// ---- cuda_device.cu (compiled once) ----------------------------------------------
+
 // C (M,N) = op(A)·op(B) + beta·C, row-major, fp32 FMA (no TF32), fixed k order (cuda_gemm.cu).
 void cu_gemm(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
              float *C, int ldc);
 
-// Op entry points (cuda_dense.cu).
-void cu_matmul_fwd(void *out, void *pre, const void *inp, const float *w, const float *b, int N, int C, int OC,
-                   act_fn act);
-void cu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N, int C,
-                   int OC);
-void cu_act_bwd(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
-void cu_glu_fwd(void *out, const void *u, int N, int width);
-void cu_glu_bwd(void *du, const void *dout, const void *u, int N, int width);
-void cu_layernorm_fwd(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
-                      const float *g, const float *b, int N, int C, float eps);
-void cu_layernorm_bwd(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
-                      const float *mean, const float *rstd, int N, int C);
+// The same contract through cuBLASLt, bf16 A and B, fp32 accumulation: C is bf16
+// (c_f32 0) or fp32 (c_f32 1); bias (bf16, (N,) per column of C) added when not NULL
+// (beta must be 0 then). Plans are cached per shape and alignment.
+void cu_gemm_bf16(int transA, int transB, int M, int N, int K, const __nv_bfloat16 *A, int lda,
+                  const __nv_bfloat16 *B, int ldb, float beta, void *C, int ldc, int c_f32, const __nv_bfloat16 *bias);
 
-// Attention (cuda_attention.cu).
-void cu_attention_fwd(void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int B, int T, int max_seqlen,
-                      int nh, int dh, const float *slopes, float p_drop, rng_key key);
-void cu_attention_bwd(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
-                      const int32_t *cu_seqlens, int B, int T, int max_seqlen, int nh, int dh, const float *slopes,
-                      float p_drop, rng_key key);
+// The bf16 copy of fp32 weights w (n floats): the mirror of a block registered by
+// weights_sync when w lies in one, else a conversion into a scratch buffer (valid
+// until the next call; stream order keeps it alive for the kernels already queued).
+const __nv_bfloat16 *cu_weights_bf16(const float *w, size_t n);
+
+// Scratch memory that grows only when asked for more (slot: one per concurrent use).
+void *cu_scratch(int slot, size_t bytes);
+enum { SCRATCH_WEIGHTS = 0, SCRATCH_ATT_D = 1, SCRATCH_COLSUM = 2, SCRATCH_LN = 3, SCRATCH_SORT = 4, SCRATCH_N = 8 };
+
+// Shared entries of both op tables (memory, optimizer).
+extern "C" void cu_fill_common(ops *t, int act_bf16);
+
+// ---- per-precision entry points ----------------------------------------------------
+
+// cuda_dense.cu
+void CUX(cu_matmul_fwd)(void *out, void *pre, const void *inp, const float *w, const float *b, int N, int C, int OC,
+                        act_fn act);
+void CUX(cu_matmul_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
+                        int C, int OC);
+void CUX(cu_act_bwd)(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
+void CUX(cu_glu_fwd)(void *out, const void *u, int N, int width);
+void CUX(cu_glu_bwd)(void *du, const void *dout, const void *u, int N, int width);
+void CUX(cu_layernorm_fwd)(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
+                           const float *g, const float *b, int N, int C, float eps);
+void CUX(cu_layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
+                           const float *mean, const float *rstd, int N, int C);
+// Σ over rows of x (N,C) act, added to db (C,) fp32; fixed order (two passes, no atomics).
+void CUX(cu_colsum_add)(float *db, const void *x, int N, int C);
+
+// cuda_attention.cu
+void CUX(cu_attention_fwd)(void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int B, int T,
+                           int max_seqlen, int nh, int dh, const float *slopes, float p_drop, rng_key key);
+void CUX(cu_attention_bwd)(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
+                           const int32_t *cu_seqlens, int B, int T, int max_seqlen, int nh, int dh,
+                           const float *slopes, float p_drop, rng_key key);
 
 #endif

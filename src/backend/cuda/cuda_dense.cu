@@ -1,12 +1,96 @@
 // cuda_dense.cu — dense layers (GEMM + bias/activation epilogue), activation
-// backward, the GLU and residual + LayerNorm, fp32, for the CUDA backend.
-// Row statistics and column sums are taken in double, as the CPU backend does.
+// backward, the GLU and residual + LayerNorm, for both activation types
+// (cuda_common.h). fp32 mode multiplies with cu_gemm (fp32 FMA, as exact as the
+// CPU within 1e-5); bf16 mode with cuBLASLt on the bf16 copy of the weights,
+// accumulating weight gradients straight into the fp32 gradient buffers.
+// Row statistics and column sums are taken in double in a fixed order.
 #include "cuda_common.h"
+
+// ---- column sums (bias and LayerNorm parameter gradients) ------------------------
+//
+// Two passes, no atomics: pass 1 gives each (chunk of CS_ROWS rows, 32 columns) a
+// block whose 8 row lanes sum every 8th row in order, then add the lanes in order;
+// pass 2 adds the chunks' partials per column in order. The split depends on N and
+// C only, so the bits do not change from run to run.
+#define CS_ROWS 128
+#define CS_COLS 32
+#define CS_LANES 8
+
+// part (nchunk, ncol_out, C): with s == NULL the column sums of x; with s, the LayerNorm
+// parameter sums Σ x·x̂ (output 0) and Σ x (output 1), x̂ = (s − mean)·rstd.
+static __global__ void colsum_part_kernel(double *part, const act_t *x, const act_t *s, const float *mean,
+                                   const float *rstd, int N, int C) {
+    __shared__ double sh[2][CS_LANES][CS_COLS];
+    const int c = blockIdx.x * CS_COLS + threadIdx.x, lane = threadIdx.y, chunk = blockIdx.y;
+    const int r0 = chunk * CS_ROWS, r1 = min(N, r0 + CS_ROWS);
+    double a = 0.0, b = 0.0;
+    if (c < C)
+        for (int r = r0 + lane; r < r1; r += CS_LANES) {
+            float v = act_ld(x[(size_t)r * C + c]);
+            b += v;
+            if (s) a += v * ((act_ld(s[(size_t)r * C + c]) - mean[r]) * rstd[r]);
+        }
+    sh[0][lane][threadIdx.x] = a;
+    sh[1][lane][threadIdx.x] = b;
+    __syncthreads();
+    if (lane == 0 && c < C) {
+        double ta = 0.0, tb = 0.0;
+        for (int l = 0; l < CS_LANES; l++) {
+            ta += sh[0][l][threadIdx.x];
+            tb += sh[1][l][threadIdx.x];
+        }
+        size_t nchunk = gridDim.y;
+        if (s) part[(size_t)chunk * C + c] = ta;
+        part[(size_t)(s ? nchunk : 0) * C + (size_t)chunk * C + c] = tb;
+    }
+}
+
+// out0[c] += Σ_chunks part[0][·][c] (and out1 from part[1] when given)
+static __global__ void colsum_final_kernel(float *out0, float *out1, const double *part, int nchunk, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    double a = 0.0, b = 0.0;
+    for (int k = 0; k < nchunk; k++) a += part[(size_t)k * C + c];
+    if (out0) out0[c] += (float)a;
+    if (out1) {
+        for (int k = 0; k < nchunk; k++) b += part[(size_t)(nchunk + k) * C + c];
+        out1[c] += (float)b;
+    }
+}
+
+// with s: dg += Σ x·x̂, db += Σ x; without: db += Σ x (dg unused)
+static void colsums(float *dg, float *db, const act_t *x, const act_t *s, const float *mean, const float *rstd, int N,
+                    int C) {
+    if (N <= 0 || C <= 0) return;
+    int nchunk = (N + CS_ROWS - 1) / CS_ROWS;
+    double *part = (double *)cu_scratch(SCRATCH_COLSUM, sizeof(double) * 2 * (size_t)nchunk * (size_t)C);
+    dim3 grid((unsigned)((C + CS_COLS - 1) / CS_COLS), (unsigned)nchunk), block(CS_COLS, CS_LANES);
+    colsum_part_kernel<<<grid, block>>>(part, x, s, mean, rstd, N, C);
+    CUDA_LAUNCHED();
+    if (s) colsum_final_kernel<<<cu_blocks((size_t)C, CU_THREADS), CU_THREADS>>>(dg, db, part, nchunk, C);
+    else colsum_final_kernel<<<cu_blocks((size_t)C, CU_THREADS), CU_THREADS>>>(db, NULL, part, nchunk, C);
+    CUDA_LAUNCHED();
+}
+
+void CUX(cu_colsum_add)(float *db, const void *x, int N, int C) {
+    colsums(NULL, db, (const act_t *)x, NULL, NULL, NULL, N, C);
+}
 
 // ---- dense layers -------------------------------------------------------------
 
+__device__ __forceinline__ float act_apply(float v, int act) {
+    return act == ACT_GELU ? cu_gelu(v) : act == ACT_TANH ? tanhf(v) : v;
+}
+
+#if CU_BF16
+// out = act(pre), elementwise (the bias is already in pre: cuBLASLt's epilogue)
+static __global__ void act_fwd_kernel(act_t *out, const act_t *pre, size_t n, int act) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = act_st(act_apply(act_ld(pre[i]), act));
+}
+#else
 // d (N,OC) += b per row (when b); o = act(d).
-__global__ void bias_act_kernel(float *o, float *d, const float *b, size_t n, int OC, int act) {
+static __global__ void bias_act_kernel(float *o, float *d, const float *b, size_t n, int OC, int act) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     float v = d[i];
@@ -14,62 +98,64 @@ __global__ void bias_act_kernel(float *o, float *d, const float *b, size_t n, in
         v += b[i % (size_t)OC];
         d[i] = v;
     }
-    if (act == ACT_GELU) o[i] = cu_gelu(v);
-    else if (act == ACT_TANH) o[i] = tanhf(v);
-    else o[i] = v;
+    o[i] = act_apply(v, act);
 }
+#endif
 
-void cu_matmul_fwd(void *out_, void *pre_, const void *inp, const float *w, const float *b, int N, int C, int OC,
-                   act_fn act) {
-    float *out = (float *)out_, *pre = (float *)pre_;
+void CUX(cu_matmul_fwd)(void *out_, void *pre_, const void *inp, const float *w, const float *b, int N, int C, int OC,
+                        act_fn act) {
+    act_t *out = (act_t *)out_, *pre = (act_t *)pre_;
     if (act != ACT_NONE && (pre == NULL || pre == out)) {
         fprintf(stderr, "%s:%d: matmul_fwd with an activation needs its own pre buffer\n", __FILE__, __LINE__);
         abort();
     }
     if (N <= 0 || OC <= 0) return;
-    float *dst = pre ? pre : out; // (N, OC): the pre-activation
+    act_t *dst = pre ? pre : out; // (N, OC): the pre-activation
+    size_t n = (size_t)N * OC;
+#if CU_BF16
+    const __nv_bfloat16 *wb = cu_weights_bf16(w, (size_t)OC * C), *bb = b ? cu_weights_bf16(b, (size_t)OC) : NULL;
+    cu_gemm_bf16(0, 1, N, OC, C, (const act_t *)inp, C, wb, C, 0.0f, dst, OC, 0, bb);
+    if (act == ACT_NONE && dst == out) return;
+    act_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, dst, n, (int)act);
+#else
     cu_gemm(0, 1, N, OC, C, (const float *)inp, C, w, C, 0.0f, dst, OC);
     if (!b && act == ACT_NONE && dst == out) return;
-    size_t n = (size_t)N * OC;
     bias_act_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, dst, b, n, OC, (int)act);
+#endif
     CUDA_LAUNCHED();
 }
 
-// db[c] += Σ_n x[n, c], one thread per column, rows in order, in double.
-__global__ void colsum_add_kernel(float *db, const float *x, int N, int C) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double acc = 0.0;
-    for (int n = 0; n < N; n++) acc += x[(size_t)n * C + c];
-    db[c] += (float)acc;
-}
-
-void cu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N, int C,
-                   int OC) {
+void CUX(cu_matmul_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
+                        int C, int OC) {
     if (N <= 0) return;
+#if CU_BF16
+    const act_t *dO = (const act_t *)dout, *X = (const act_t *)inp;
     if (dinp) // dinp (N,C) += dout (N,OC) · w (OC,C)
-        cu_gemm(0, 0, N, C, OC, (const float *)dout, OC, w, C, 1.0f, (float *)dinp, C);
-    if (dw) // dw (OC,C) += doutᵀ · inp (N,C)
-        cu_gemm(1, 0, OC, C, N, (const float *)dout, OC, (const float *)inp, C, 1.0f, dw, C);
-    if (db) {
-        colsum_add_kernel<<<cu_blocks((size_t)OC, CU_THREADS), CU_THREADS>>>(db, (const float *)dout, N, OC);
-        CUDA_LAUNCHED();
-    }
+        cu_gemm_bf16(0, 0, N, C, OC, dO, OC, cu_weights_bf16(w, (size_t)OC * C), C, 1.0f, dinp, C, 0, NULL);
+    if (dw) // dw (OC,C) += doutᵀ · inp (N,C), into fp32
+        cu_gemm_bf16(1, 0, OC, C, N, dO, OC, X, C, 1.0f, dw, C, 1, NULL);
+#else
+    if (dinp) cu_gemm(0, 0, N, C, OC, (const float *)dout, OC, w, C, 1.0f, (float *)dinp, C);
+    if (dw) cu_gemm(1, 0, OC, C, N, (const float *)dout, OC, (const float *)inp, C, 1.0f, dw, C);
+#endif
+    if (db) CUX(cu_colsum_add)(db, dout, N, OC);
 }
 
-__global__ void act_bwd_kernel(float *dpre, const float *dout, const float *pre, size_t n, int act) {
+static __global__ void act_bwd_kernel(act_t *dpre, const act_t *dout, const act_t *pre, size_t n, int act) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    if (act == ACT_GELU) dpre[i] += dout[i] * cu_gelu_grad(pre[i]);
+    float d = act_ld(dout[i]), acc = act_ld(dpre[i]);
+    if (act == ACT_GELU) acc += d * cu_gelu_grad(act_ld(pre[i]));
     else if (act == ACT_TANH) {
-        float t = tanhf(pre[i]);
-        dpre[i] += dout[i] * (1.0f - t * t);
-    } else dpre[i] += dout[i];
+        float t = tanhf(act_ld(pre[i]));
+        acc += d * (1.0f - t * t);
+    } else acc += d;
+    dpre[i] = act_st(acc);
 }
 
-void cu_act_bwd(void *dpre, const void *dout, const void *pre, size_t n, act_fn act) {
+void CUX(cu_act_bwd)(void *dpre, const void *dout, const void *pre, size_t n, act_fn act) {
     if (n == 0) return;
-    act_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((float *)dpre, (const float *)dout, (const float *)pre,
+    act_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)dpre, (const act_t *)dout, (const act_t *)pre,
                                                              n, (int)act);
     CUDA_LAUNCHED();
 }
@@ -77,123 +163,129 @@ void cu_act_bwd(void *dpre, const void *dout, const void *pre, size_t n, act_fn 
 // ---- gated linear unit -----------------------------------------------------------
 
 // out[n, j] = GELU(u[n, j]) · u[n, width + j]
-__global__ void glu_fwd_kernel(float *out, const float *u, int N, int width) {
+static __global__ void glu_fwd_kernel(act_t *out, const act_t *u, int N, int width) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)N * width) return;
     size_t n = i / (size_t)width, j = i % (size_t)width;
-    const float *g = u + n * 2 * (size_t)width;
-    out[i] = cu_gelu(g[j]) * g[width + j];
+    const act_t *g = u + n * 2 * (size_t)width;
+    out[i] = act_st(cu_gelu(act_ld(g[j])) * act_ld(g[width + j]));
 }
 
 // dg += d·v·GELU'(g); dv += d·GELU(g)
-__global__ void glu_bwd_kernel(float *du, const float *dout, const float *u, int N, int width) {
+static __global__ void glu_bwd_kernel(act_t *du, const act_t *dout, const act_t *u, int N, int width) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)N * width) return;
     size_t n = i / (size_t)width, j = i % (size_t)width;
-    const float *g = u + n * 2 * (size_t)width;
-    float *dg = du + n * 2 * (size_t)width;
-    float x = g[j], v = g[width + j], d = dout[i], cdf = cu_phi(x);
-    dg[j] += d * v * (cdf + x * (0.39894228040143268f * cu_gauss(x)));
-    dg[width + j] += d * (x * cdf);
+    const act_t *g = u + n * 2 * (size_t)width;
+    act_t *dg = du + n * 2 * (size_t)width;
+    float x = act_ld(g[j]), v = act_ld(g[width + j]), d = act_ld(dout[i]), cdf = cu_phi(x);
+    dg[j] = act_st(act_ld(dg[j]) + d * v * (cdf + x * (0.39894228040143268f * cu_gauss(x))));
+    dg[width + j] = act_st(act_ld(dg[width + j]) + d * (x * cdf));
 }
 
-void cu_glu_fwd(void *out, const void *u, int N, int width) {
+void CUX(cu_glu_fwd)(void *out, const void *u, int N, int width) {
     size_t n = (size_t)N * width;
     if (n == 0) return;
-    glu_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((float *)out, (const float *)u, N, width);
+    glu_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)out, (const act_t *)u, N, width);
     CUDA_LAUNCHED();
 }
 
-void cu_glu_bwd(void *du, const void *dout, const void *u, int N, int width) {
+void CUX(cu_glu_bwd)(void *du, const void *dout, const void *u, int N, int width) {
     size_t n = (size_t)N * width;
     if (n == 0) return;
-    glu_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((float *)du, (const float *)dout, (const float *)u, N,
+    glu_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)du, (const act_t *)dout, (const act_t *)u, N,
                                                              width);
     CUDA_LAUNCHED();
 }
 
 // ---- residual + LayerNorm ------------------------------------------------------------
+// One warp per row (rows of a few thousand elements at most): the lanes stride over
+// the row, the sums are taken in double and reduced by shuffles in a fixed order.
 
-// One block per row: s = x + res; mean and biased variance in double, two passes;
-// rstd = 1/√(var + eps). Each thread reads its elements before anyone writes, and
-// writes only its own elements, so out may alias x or res.
-__global__ void layernorm_fwd_kernel(float *out, float *s_out, float *mean, float *rstd, const float *x,
-                                     const float *res, const float *g, const float *b, int C, float eps) {
-    __shared__ double sh[CU_THREADS];
-    size_t off = (size_t)blockIdx.x * C;
-    const float *xr = x + off, *rr = res ? res + off : NULL;
+#define LN_WARPS 8 // rows per block
+
+__device__ __forceinline__ double warp_sum(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// s = x + res; mean and biased variance in double, two passes; rstd = 1/√(var + eps).
+// Each lane reads its elements before writing only those, so out may alias x or res.
+static __global__ void layernorm_fwd_kernel(act_t *out, act_t *s_out, float *mean, float *rstd, const act_t *x,
+                                     const act_t *res, const float *g, const float *b, int N, int C, float eps) {
+    const int row = blockIdx.x * LN_WARPS + threadIdx.y, lane = threadIdx.x;
+    if (row >= N) return;
+    size_t off = (size_t)row * C;
+    const act_t *xr = x + off, *rr = res ? res + off : NULL;
     double sum = 0.0;
-    for (int c = threadIdx.x; c < C; c += CU_THREADS) sum += rr ? xr[c] + rr[c] : xr[c];
-    double mu = cu_block_sum(sum, sh) / C;
+    for (int c = lane; c < C; c += 32) sum += rr ? act_ld(xr[c]) + act_ld(rr[c]) : act_ld(xr[c]);
+    double mu = warp_sum(sum) / C;
     double var = 0.0;
-    for (int c = threadIdx.x; c < C; c += CU_THREADS) {
-        double d = (double)(rr ? xr[c] + rr[c] : xr[c]) - mu;
+    for (int c = lane; c < C; c += 32) {
+        double d = (double)(rr ? act_ld(xr[c]) + act_ld(rr[c]) : act_ld(xr[c])) - mu;
         var += d * d;
     }
-    var = cu_block_sum(var, sh) / C;
+    var = warp_sum(var) / C;
     float m = (float)mu, r = (float)(1.0 / sqrt(var + (double)eps));
-    if (threadIdx.x == 0) {
-        mean[blockIdx.x] = m;
-        rstd[blockIdx.x] = r;
+    if (lane == 0) {
+        mean[row] = m;
+        rstd[row] = r;
     }
-    for (int c = threadIdx.x; c < C; c += CU_THREADS) {
-        float s = rr ? xr[c] + rr[c] : xr[c];
-        if (s_out) s_out[off + c] = s;
-        out[off + c] = (s - m) * r * g[c] + b[c];
+    for (int c = lane; c < C; c += 32) {
+        float s = rr ? act_ld(xr[c]) + act_ld(rr[c]) : act_ld(xr[c]);
+        act_t sq = act_st(s);
+        if (s_out) s_out[off + c] = sq;
+        // bf16: normalise the stored s, so that the backward (which reads s_out) sees the same input
+        out[off + c] = act_st((act_ld(sq) - m) * r * g[c] + b[c]);
     }
 }
 
-void cu_layernorm_fwd(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
-                      const float *g, const float *b, int N, int C, float eps) {
+void CUX(cu_layernorm_fwd)(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
+                           const float *g, const float *b, int N, int C, float eps) {
     if (N <= 0) return;
-    layernorm_fwd_kernel<<<(unsigned)N, CU_THREADS>>>((float *)out, (float *)s_out, mean, rstd, (const float *)x,
-                                                      (const float *)res, g, b, C, eps);
+    dim3 block(32, LN_WARPS);
+    layernorm_fwd_kernel<<<(unsigned)((N + LN_WARPS - 1) / LN_WARPS), block>>>(
+        (act_t *)out, (act_t *)s_out, mean, rstd, (const act_t *)x, (const act_t *)res, g, b, N, C, eps);
     CUDA_LAUNCHED();
 }
 
-// One block per row: ds += rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂)), dx̂ = dout ⊙ g.
-__global__ void layernorm_bwd_kernel(float *ds, const float *dout, const float *s, const float *g,
-                                     const float *mean, const float *rstd, int C) {
-    __shared__ double sh[CU_THREADS];
-    size_t off = (size_t)blockIdx.x * C;
-    const float *dy = dout + off, *sr = s + off;
-    float m = mean[blockIdx.x], r = rstd[blockIdx.x];
+// ds += rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂)), dx̂ = dout ⊙ g; one warp per row.
+static __global__ void layernorm_bwd_kernel(act_t *ds, const act_t *dout, const act_t *s, const float *g, const float *mean,
+                                     const float *rstd, int N, int C) {
+    const int row = blockIdx.x * LN_WARPS + threadIdx.y, lane = threadIdx.x;
+    if (row >= N) return;
+    size_t off = (size_t)row * C;
+    const act_t *dy = dout + off, *sr = s + off;
+    float m = mean[row], r = rstd[row];
     double a = 0.0, bs = 0.0;
-    for (int c = threadIdx.x; c < C; c += CU_THREADS) {
-        float dxh = dy[c] * g[c];
+    for (int c = lane; c < C; c += 32) {
+        float dxh = act_ld(dy[c]) * g[c];
         a += dxh;
-        bs += (double)dxh * ((sr[c] - m) * r);
+        bs += (double)dxh * ((act_ld(sr[c]) - m) * r);
     }
-    float ma = (float)(cu_block_sum(a, sh) / C), mb = (float)(cu_block_sum(bs, sh) / C);
-    for (int c = threadIdx.x; c < C; c += CU_THREADS) ds[off + c] += r * (dy[c] * g[c] - ma - (sr[c] - m) * r * mb);
+    float ma = (float)(warp_sum(a) / C), mb = (float)(warp_sum(bs) / C);
+    for (int c = lane; c < C; c += 32)
+        ds[off + c] = act_st(act_ld(ds[off + c]) +
+                             r * (act_ld(dy[c]) * g[c] - ma - (act_ld(sr[c]) - m) * r * mb));
 }
 
-// One thread per column: dg += Σ_n dy ⊙ x̂, db += Σ_n dy, rows in order, in double.
-__global__ void layernorm_params_kernel(float *dg, float *db, const float *dout, const float *s, const float *mean,
-                                        const float *rstd, int N, int C) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double ag = 0.0, ab = 0.0;
-    for (int n = 0; n < N; n++) {
-        float dy = dout[(size_t)n * C + c];
-        ag += dy * ((s[(size_t)n * C + c] - mean[n]) * rstd[n]);
-        ab += dy;
-    }
-    if (dg) dg[c] += (float)ag;
-    if (db) db[c] += (float)ab;
-}
-
-void cu_layernorm_bwd(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
-                      const float *mean, const float *rstd, int N, int C) {
+void CUX(cu_layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
+                           const float *mean, const float *rstd, int N, int C) {
     if (N <= 0) return;
     if (ds) {
-        layernorm_bwd_kernel<<<(unsigned)N, CU_THREADS>>>((float *)ds, (const float *)dout, (const float *)s, g, mean,
-                                                          rstd, C);
+        dim3 block(32, LN_WARPS);
+        layernorm_bwd_kernel<<<(unsigned)((N + LN_WARPS - 1) / LN_WARPS), block>>>(
+            (act_t *)ds, (const act_t *)dout, (const act_t *)s, g, mean, rstd, N, C);
         CUDA_LAUNCHED();
     }
     if (dg || db) {
-        layernorm_params_kernel<<<cu_blocks((size_t)C, CU_THREADS), CU_THREADS>>>(
-            dg, db, (const float *)dout, (const float *)s, mean, rstd, N, C);
-        CUDA_LAUNCHED();
+        // dg needs the partials of Σ dy·x̂, db those of Σ dy: both come from one pass
+        float *tmp_g = dg, *tmp_b = db;
+        if (!dg || !db) { // a missing output still gets computed: into a throwaway buffer
+            float *t = (float *)cu_scratch(SCRATCH_LN, sizeof(float) * (size_t)C);
+            if (!dg) tmp_g = t;
+            if (!db) tmp_b = t;
+        }
+        colsums(tmp_g, tmp_b, (const act_t *)dout, (const act_t *)s, mean, rstd, N, C);
     }
 }

@@ -63,6 +63,8 @@ train_mosaic_compile_s512_b64, infer_hf_s8192); e.g. --only peak,mosaic.
 --quick: tiny model (2 layers, d 256) and sizes, few repetitions: a smoke test.
 --deadline-s S: measurements not started S seconds after launch are recorded
 as skipped, so a device call's time limit still leaves a complete JSON.
+--profile: each train row also records the 10 kernels with the most device
+time in one profiled step (which attention kernel ran, say).
 --device cpu runs the same code on the CPU (host-clock timing, no fused AdamW;
 for checking the script where there is no GPU, with --quick).
 
@@ -213,10 +215,20 @@ class Mosaic:
         return c
 
 
+def quiet_transformers():
+    """transformers logs advice on GenerationMixin for every model built; errors only."""
+    try:
+        import transformers
+        transformers.logging.set_verbosity_error()
+    except (ImportError, AttributeError):  # absent, or mosaic_official_check's stand-in
+        pass
+
+
 def build(kind, sz, dev, hidden_p, attn_p, mosaic, head=True, max_pos=512):
     """kind "hf" or "mosaic"; head=True: BertForMaskedLM, else BertModel without pooler."""
     if kind == "hf":
         import transformers
+        quiet_transformers()
         cfg = hf_config(sz, max_pos, hidden_p, attn_p)
         cls = transformers.BertForMaskedLM if head else (lambda c: transformers.BertModel(c, add_pooling_layer=False))
         if dev == "cuda":
@@ -227,6 +239,7 @@ def build(kind, sz, dev, hidden_p, attn_p, mosaic, head=True, max_pos=512):
         hf_sdpa(m)
         return m.to(dev)
     cfg = mosaic.config(sz, hidden_p, attn_p)
+    quiet_transformers()
     # built on the CPU: its ALiBi slopes come from the legacy torch.Tensor constructor
     m = mosaic.bl.BertForMaskedLM(cfg) if head else mosaic.bl.BertModel(cfg, add_pooling_layer=False)
     return m.to(dev)
@@ -326,6 +339,8 @@ class Bench:
             free_memory(self.dev)
         self.rows.append(row)
         print("           %s" % self.line(row), flush=True)
+        for name, ms in row.get("top_kernels", []):
+            print("             %8.3f ms  %s" % (ms, name))
         self.save()
 
     # ---- peak
@@ -356,6 +371,19 @@ class Bench:
         self.run("peak_copy_d2d", copy, part="peak")
 
     # ---- training
+
+    def top_kernels(self, fn, n=10):
+        """[(kernel name, ms)] of the n kernels with the most device time in one call of fn."""
+        from torch.profiler import ProfilerActivity, profile
+        acts = [ProfilerActivity.CUDA] if self.dev == "cuda" else [ProfilerActivity.CPU]
+        with profile(activities=acts) as prof:
+            fn()
+            self.clock.sync()
+        ev = prof.key_averages()
+
+        def t(e):
+            return getattr(e, "device_time_total", None) or getattr(e, "cuda_time_total", 0) or e.cpu_time_total
+        return [(e.key[:100], round(t(e) / 1e3, 3)) for e in sorted(ev, key=t, reverse=True)[:n]]
 
     def get_mosaic(self):
         if self.mosaic is None and self.mosaic_err is None:
@@ -411,7 +439,10 @@ class Bench:
                     torch.cuda.reset_peak_memory_stats()
                 times = self.clock.time_ms(step, 0, reps)
             ms = median(times)
-            fpt = flops_per_token(arch, S, mask_frac, sz["d"], sz["layers"], sz["d_ff"], sz["vocab"], True)
+            if self.a.profile:
+                res["top_kernels"] = self.top_kernels(step)
+            # the masked fraction actually drawn: round(0.3*S)/S
+            fpt = flops_per_token(arch, S, b["mask_frac"], sz["d"], sz["layers"], sz["d_ff"], sz["vocab"], True)
             tok_s = B * S / ms * 1e3
             # the FLOP formula's P against the model actually built: its encoder layers' matrices
             enc = sum(p.numel() for n, p in model.named_parameters() if ".encoder.layer." in "." + n and p.dim() == 2)
@@ -551,6 +582,7 @@ def main():
     ap.add_argument("--peak-tflops", type=float, default=None, help="MFU denominator instead of the measured GEMM")
     ap.add_argument("--deadline-s", type=float, default=0.0)
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    ap.add_argument("--profile", action="store_true", help="train rows: record the top kernels of one profiled step")
     a = ap.parse_args()
     if a.device == "cuda" and not torch.cuda.is_available():
         sys.exit("no CUDA device (use --device cpu --quick to check the script)")

@@ -156,9 +156,13 @@ TEST(cuda_embed) {
         }
         c->embed_bwd(dwte, dwtt, dwpe, dout, ids, types, pos, T, C);
         g->embed_bwd(d_dwte, d_dwtt, d_dwpe, d_dout, d_ids, d_types, d_pos, T, C);
-        /* same row order, fp32 adds: the same bits */
+        /* short runs (≤ 32 tokens per id): the CPU's row order, fp32 adds, the same bits;
+         * the type table's runs of ~150 are summed in 8 lanes: close, not equal */
         check_equal("embed_bwd dwte", d_dwte, dwte, (size_t)V * C);
-        check_equal("embed_bwd dwtt", d_dwtt, dwtt, (size_t)TV * C);
+        double keep = g_tol;
+        g_tol = TOL;
+        check_close("embed_bwd dwtt", d_dwtt, dwtt, (size_t)TV * C, 0);
+        g_tol = keep;
         check_equal("embed_bwd dwpe", d_dwpe, dwpe, (size_t)P * C);
         void *dev[] = {d_ids, d_types, d_pos, d_wte, d_wtt, d_wpe, d_dout, d_dwte, d_dwtt, d_dwpe, d_out};
         for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);

@@ -239,8 +239,8 @@ static __global__ void __launch_bounds__(KQ) att_bwd_dkv_kernel(act_t *dqkv, con
 static int att_setup(att_args *a, const int32_t *cu, int B, int T, int max_seqlen, int nh, int dh,
                      const float *slopes, float p_drop, rng_key key) {
     if (B <= 0 || T <= 0 || max_seqlen <= 0 || nh <= 0) return 0;
-    if (dh != 32 && dh != 64) {
-        fprintf(stderr, "cuda attention: head dim %d is not supported (32 or 64)\n", dh);
+    if (dh != 16 && dh != 32 && dh != 64) {
+        fprintf(stderr, "cuda attention: head dim %d is not supported (16, 32 or 64)\n", dh);
         abort();
     }
     if (nh > ATT_MAXH) {
@@ -259,7 +259,8 @@ void CUX(cu_attention_fwd)(void *out, float *lse, const void *qkv, const int32_t
     if (!att_setup(&a, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
     dim3 grid((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + FQ - 1) / FQ));
     if (dh == 64) att_fwd_kernel<64><<<grid, FQ>>>((act_t *)out, lse, (const act_t *)qkv, a);
-    else att_fwd_kernel<32><<<grid, FQ>>>((act_t *)out, lse, (const act_t *)qkv, a);
+    else if (dh == 32) att_fwd_kernel<32><<<grid, FQ>>>((act_t *)out, lse, (const act_t *)qkv, a);
+    else att_fwd_kernel<16><<<grid, FQ>>>((act_t *)out, lse, (const act_t *)qkv, a);
     CUDA_LAUNCHED();
 }
 
@@ -273,14 +274,17 @@ void CUX(cu_attention_bwd)(void *dqkv, const void *dout, const void *out, const 
     dim3 gk((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + KQ - 1) / KQ));
     act_t *g = (act_t *)dqkv;
     const act_t *dO = (const act_t *)dout, *O = (const act_t *)out, *X = (const act_t *)qkv;
-    if (dh == 64) {
-        att_bwd_dq_kernel<64><<<gq, FQ>>>(g, D, dO, O, lse, X, a);
-        CUDA_LAUNCHED();
-        att_bwd_dkv_kernel<64><<<gk, KQ>>>(g, D, dO, lse, X, a);
-    } else {
-        att_bwd_dq_kernel<32><<<gq, FQ>>>(g, D, dO, O, lse, X, a);
-        CUDA_LAUNCHED();
-        att_bwd_dkv_kernel<32><<<gk, KQ>>>(g, D, dO, lse, X, a);
+    switch (dh) { // the two passes, per head dim
+#define ATT_BWD(DH)                                              \
+    case DH:                                                     \
+        att_bwd_dq_kernel<DH><<<gq, FQ>>>(g, D, dO, O, lse, X, a); \
+        CUDA_LAUNCHED();                                         \
+        att_bwd_dkv_kernel<DH><<<gk, KQ>>>(g, D, dO, lse, X, a);   \
+        break;
+        ATT_BWD(64)
+        ATT_BWD(32)
+        ATT_BWD(16)
+#undef ATT_BWD
     }
     CUDA_LAUNCHED();
 }

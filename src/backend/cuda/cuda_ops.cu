@@ -3,9 +3,9 @@
 // dropout, cross-entropy.
 //
 // Embedding-table gradients sum many rows into one: the tokens are sorted by id
-// (a stable radix sort keeps each id's tokens in token order), then one block per
-// id adds its rows in that order — no float atomics, the same bits every run and,
-// in fp32, the CPU backend's order, so the same bits as the CPU.
+// (a stable radix sort keeps each id's tokens in token order), then blocks per id
+// add its rows in a fixed order (embed_runs_kernel) — no float atomics, the same
+// bits every run.
 #include <cub/device/device_radix_sort.cuh>
 
 #include "cuda_common.h"
@@ -35,19 +35,37 @@ static __global__ void iota_kernel(int32_t *x, int n) {
     if (i < n) x[i] = i;
 }
 
-// Block k handles sorted position k when it starts a run of equal ids: its threads
-// stride over the columns, adding the run's rows in token order.
+// Block (k, g) handles sorted position k and columns 32g … 32g+31 when k starts a run
+// of equal ids. Runs of up to EMB_SHORT rows are added in token order by one row of
+// threads (in fp32 mode the CPU's order: the same bits); longer ones (a frequent
+// token, [MASK], a type or position table) by EMB_LANES lanes taking every
+// EMB_LANES-th row in order, then adding the lanes in order: fixed, so deterministic.
+#define EMB_SHORT 32
+#define EMB_LANES 8
 static __global__ void embed_runs_kernel(float *dtab, const act_t *dout, const int32_t *key, const int32_t *tok, int T,
-                                  int C) {
-    const int k = blockIdx.x;
+                                         int C) {
+    __shared__ float part[EMB_LANES][32];
+    const int k = blockIdx.x, c = blockIdx.y * 32 + threadIdx.x, lane = threadIdx.y;
     if (k > 0 && key[k - 1] == key[k]) return;
     int end = k + 1;
     while (end < T && key[end] == key[k]) end++;
     float *row = dtab + (size_t)key[k] * C;
-    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+    if (end - k <= EMB_SHORT) {
+        if (lane != 0 || c >= C) return;
         float acc = row[c];
         for (int r = k; r < end; r++) acc += act_ld(dout[(size_t)tok[r] * C + c]);
         row[c] = acc;
+        return;
+    }
+    float acc = 0.0f;
+    if (c < C)
+        for (int r = k + lane; r < end; r += EMB_LANES) acc += act_ld(dout[(size_t)tok[r] * C + c]);
+    part[lane][threadIdx.x] = acc;
+    __syncthreads();
+    if (lane == 0 && c < C) {
+        float t = row[c];
+        for (int l = 0; l < EMB_LANES; l++) t += part[l][threadIdx.x];
+        row[c] = t;
     }
 }
 
@@ -65,7 +83,8 @@ static void embed_bwd_table(float *dtab, const act_t *dout, const int32_t *idx, 
     CUDA_LAUNCHED();
     CUDA_CHECK(cub::DeviceRadixSort::SortPairs(tmp, tmp_bytes, idx, key_out, tok_in, tok_out, T, 0, 32,
                                                cudaStreamPerThread));
-    embed_runs_kernel<<<(unsigned)T, CU_THREADS>>>(dtab, dout, key_out, tok_out, T, C);
+    dim3 grid((unsigned)T, (unsigned)((C + 31) / 32)), block(32, EMB_LANES);
+    embed_runs_kernel<<<grid, block>>>(dtab, dout, key_out, tok_out, T, C);
     CUDA_LAUNCHED();
 }
 

@@ -391,11 +391,13 @@ TEST(ops_layernorm) {
 typedef struct {
     int N, I;
     float *u, *out, *r;
+    float p; /* the fused dropout */
+    rng_key key;
 } glu_ctx;
 
 static double glu_loss(void *c_) {
     glu_ctx *c = c_;
-    ops_cpu()->glu_fwd(c->out, c->u, c->N, c->I);
+    ops_cpu()->glu_fwd(c->out, c->u, c->N, c->I, c->p, c->key);
     return dot_r(c->out, c->r, (size_t)c->N * c->I);
 }
 
@@ -410,14 +412,28 @@ TEST(ops_glu) {
     glu_loss(&c);
     EXPECT_CLOSE(c.out, ref, no, 1e-6);
     float *du = zeros(nu);
-    ops_cpu()->glu_bwd(du, c.r, c.u, c.N, c.I);
+    ops_cpu()->glu_bwd(du, c.r, c.u, c.N, c.I, 0.0f, (rng_key){0});
     EXPECT_GRAD(glu_loss, &c, c.u, nu, du, 1e-2f, 2e-3);
     float *d1 = xmalloc(sizeof(float) * nu);
     memcpy(d1, du, sizeof(float) * nu);
-    ops_cpu()->glu_bwd(du, c.r, c.u, c.N, c.I);
+    ops_cpu()->glu_bwd(du, c.r, c.u, c.N, c.I, 0.0f, (rng_key){0});
     int bad = 0;
     for (size_t i = 0; i < nu; i++) bad += du[i] != 2.0f * d1[i];
     EXPECT_EQ_INT(bad, 0);
+    /* the fused dropout: the same as glu then dropout_fwd, and its gradient */
+    c.p = 0.3f;
+    c.key = (rng_key){.seed = 5, .stream = RNG_STREAM_DROPOUT | 3, .step = 9};
+    glu_loss(&c);
+    float *h = zeros(no);
+    ops_cpu()->glu_fwd(h, c.u, c.N, c.I, 0.0f, (rng_key){0});
+    ops_cpu()->dropout_fwd(h, h, no, c.p, c.key);
+    int diff = 0;
+    for (size_t i = 0; i < no; i++) diff += h[i] != c.out[i];
+    EXPECT_EQ_INT(diff, 0);
+    memset(du, 0, sizeof(float) * nu);
+    ops_cpu()->glu_bwd(du, c.r, c.u, c.N, c.I, c.p, c.key);
+    EXPECT_GRAD(glu_loss, &c, c.u, nu, du, 1e-2f, 2e-3);
+    free(h);
     free(d1), free(du), free(ref), free(c.u), free(c.out), free(c.r);
 }
 
@@ -778,8 +794,8 @@ static float *run_all(int threads, size_t *n) {
     KEEP(y, (size_t)N * C); KEEP(ds, (size_t)N * C); KEEP(dg, C); KEEP(dbb, C);
     /* GLU, dropout */
     float *glu = zeros((size_t)N * OC / 2), *du = zeros((size_t)N * OC);
-    o->glu_fwd(glu, out, N, OC / 2);
-    o->glu_bwd(du, r, out, N, OC / 2);
+    o->glu_fwd(glu, out, N, OC / 2, 0.0f, (rng_key){0});
+    o->glu_bwd(du, r, out, N, OC / 2, 0.0f, (rng_key){0});
     rng_key key = {.seed = 5, .stream = RNG_STREAM_DROPOUT, .step = 1};
     o->dropout_fwd(du, du, (size_t)N * OC, 0.1f, key);
     KEEP(glu, (size_t)N * OC / 2); KEEP(du, (size_t)N * OC);

@@ -91,11 +91,14 @@ typedef struct ops {
     void (*layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
                           const float *mean, const float *rstd, int N, int C);
 
-    /* ---- gated linear unit (MosaicBERT MLP) ----------------------------------
-     * out[:, j] = GELU(u[:, j]) · u[:, width + j];  u (N, 2·width) act, out (N, width) act
+    /* ---- gated linear unit (MosaicBERT MLP), with the dropout that follows it ------
+     * out = dropout(h, p_drop, key), h[:, j] = GELU(u[:, j]) · u[:, width + j]
+     * (the same as glu then dropout_fwd over the (N, width) h: fused, one pass);
+     * u (N, 2·width) act, out (N, width) act
      * (no parameter is named I: <complex.h>, pulled in by <cblas.h>, defines I) */
-    void (*glu_fwd)(void *out, const void *u, int N, int width);
-    void (*glu_bwd)(void *du, const void *dout, const void *u, int N, int width);
+    void (*glu_fwd)(void *out, const void *u, int N, int width, float p_drop, rng_key key);
+    /* du += ∂/∂u of the above, given dout = ∂L/∂out (the dropout mask applied first) */
+    void (*glu_bwd)(void *du, const void *dout, const void *u, int N, int width, float p_drop, rng_key key);
 
     /* ---- dropout -----------------------------------------------------------
      * out[i] = in[i] · keep(i) / (1 − p), keep(i) = rng_keep(key, i, p); in place allowed.

@@ -75,7 +75,7 @@ struct m2_ctx {
     void *d1, *d2, *d3, *d4, *d5, *du; /* (T,C) */
     void *ds, *dp;        /* (T,3C) */
     void *dg;             /* (T,2I) */
-    void *dh, *dh2;       /* (T,I) */
+    void *dh;             /* (T,I) */
     float *dkf[2], *dkr[2]; /* (Lmax,C) per filter */
     float *dfa, *dfb;     /* (Lmax,order) */
 };
@@ -287,7 +287,6 @@ m2_ctx *m2_create(const model_config *c, const ops *o, const param_table *pt, in
         m->dp = falloc(o, T * 3 * C);
         m->dg = falloc(o, T * 2 * I);
         m->dh = falloc(o, T * I);
-        m->dh2 = falloc(o, T * I);
         for (int f = 0; f < 2; f++) {
             m->dkf[f] = falloc(o, Lm * C);
             m->dkr[f] = falloc(o, Lm * C);
@@ -317,7 +316,7 @@ void m2_free(m2_ctx *m) {
     free(m->cached_L);
     FR(m->t); FR(m->deltas); FR(m->y2); FR(m->kf); FR(m->kr); FR(m->hbuf);
     FR(m->d1); FR(m->d2); FR(m->d3); FR(m->d4); FR(m->d5); FR(m->du); FR(m->ds); FR(m->dp); FR(m->dg);
-    FR(m->dh); FR(m->dh2);
+    FR(m->dh);
     for (int f = 0; f < 2; f++) { FR(m->dkf[f]); FR(m->dkr[f]); }
     FR(m->dfa); FR(m->dfb);
 #undef FR
@@ -425,8 +424,7 @@ const void *m2_layer_fwd(m2_ctx *m, int l, const float *P, const void *x, int B,
     o->matmul_fwd(s->a, NULL, s->ym, P + p->out_w, P + p->out_b, T, C, C, ACT_NONE);
     /* GLU MLP (§3.2); y holds the MLP output until the LayerNorm overwrites it in place */
     o->blockdiag_fwd(s->g, s->a, P + p->gl_w, NULL, T, C, 2 * I, nb);
-    o->glu_fwd(s->h, s->g, T, I);
-    o->dropout_fwd(s->h, s->h, (size_t)T * I, p_drop, key);
+    o->glu_fwd(s->h, s->g, T, I, p_drop, key); /* GLU + dropout */
     o->blockdiag_fwd(s->y, s->h, P + p->wo_w, P + p->wo_b, T, I, C, nb);
     o->layernorm_fwd(s->y, s->s2, s->mean2, s->rstd2, s->y, s->a, P + p->ln2_g, P + p->ln2_b, T, C,
                      (float)c->layer_norm_eps);
@@ -451,10 +449,8 @@ void m2_layer_bwd(m2_ctx *m, int l, const float *P, float *G, void *dy, const vo
     o->act_bwd(m->d2, m->d1, NULL, TC, ACT_NONE);
     o->zero(m->dh, (size_t)T * I * f4);
     o->blockdiag_bwd(m->dh, G + p->wo_w, G + p->wo_b, m->d1, s->h, P + p->wo_w, T, I, C, nb);
-    o->zero(m->dh2, (size_t)T * I * f4);
-    o->dropout_bwd(m->dh2, m->dh, (size_t)T * I, p_drop, key);
     o->zero(m->dg, (size_t)T * 2 * I * f4);
-    o->glu_bwd(m->dg, m->dh2, s->g, T, I);
+    o->glu_bwd(m->dg, m->dh, s->g, T, I, p_drop, key);
     o->blockdiag_bwd(m->d2, G + p->gl_w, NULL, m->dg, s->a, P + p->gl_w, T, C, 2 * I, nb);
     /* a = ym·W_outᵀ + b_out: d3 = ∂L/∂ym */
     o->zero(m->d3, TC * f4);

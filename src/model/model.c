@@ -366,8 +366,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
             o->dropout_fwd(a->f, a->f, sz(T, C), pd, drop_key(m, l, SITE_FFN));
         } else {
             o->matmul_fwd(a->hpre, NULL, a->a, P(p->fc1_w), NULL, T, C, 2 * I, ACT_NONE);
-            o->glu_fwd(a->h, a->hpre, T, I);
-            o->dropout_fwd(a->h, a->h, sz(T, I), pd, drop_key(m, l, SITE_FFN));
+            o->glu_fwd(a->h, a->hpre, T, I, pd, drop_key(m, l, SITE_FFN)); /* GLU + dropout */
             o->matmul_fwd(a->f, NULL, a->h, P(p->fc2_w), P(p->fc2_b), T, I, C, ACT_NONE);
         }
         o->layernorm_fwd(a->y, a->s2, a->mean2, a->rstd2, a->f, a->a, P(p->ln2_g), P(p->ln2_b), T, C,
@@ -506,10 +505,8 @@ void model_backward(model *m, const model_batch *b, model_task task) {
         } else {
             o->zero(m->dbig2, sz(T, I) * asz);
             o->matmul_bwd(m->dbig2, G(p->fc2_w), G(p->fc2_b), m->ds, a->h, P(p->fc2_w), T, I, C);
-            o->zero(m->dqkv, sz(T, I) * asz); /* dqkv is free until the attention: use it for ∂L/∂glu */
-            o->dropout_bwd(m->dqkv, m->dbig2, sz(T, I), pd, drop_key(m, l, SITE_FFN));
             o->zero(m->dbig1, sz(T, 2 * I) * asz);
-            o->glu_bwd(m->dbig1, m->dqkv, a->hpre, T, I);
+            o->glu_bwd(m->dbig1, m->dbig2, a->hpre, T, I, pd, drop_key(m, l, SITE_FFN));
             o->matmul_bwd(m->dx, G(p->fc1_w), NULL, m->dbig1, a->a, P(p->fc1_w), T, C, 2 * I);
         }
         /* a = LN1(ao + x): ds = ∂L/∂(ao + x) */

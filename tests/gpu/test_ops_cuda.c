@@ -247,16 +247,32 @@ TEST(cuda_act_glu) {
             check_close_act(names[a], d_dpre, dpre, n, 0);
             g->free(d_dpre), free(dpre);
         }
-        float *u = host_normal(2 * n, 2.5f), *du = host_normal(2 * n, 1), *out = xmalloc(4 * n);
-        void *d_u = act_copy(u, 2 * n), *d_du = act_copy(du, 2 * n), *d_out = act_alloc(n);
-        c->glu_fwd(out, u, N, W);
-        g->glu_fwd(d_out, d_u, N, W);
-        check_close_act("glu_fwd", d_out, out, n, 0);
-        c->glu_bwd(du, dout, u, N, W);
-        g->glu_bwd(d_du, d_dout, d_u, N, W);
-        check_close_act("glu_bwd", d_du, du, 2 * n, 0);
-        g->free(d_pre), g->free(d_dout), g->free(d_u), g->free(d_du), g->free(d_out);
-        free(pre), free(dout), free(u), free(du), free(out);
+        for (int wi = 0; wi < 2; wi++) { /* odd width: the scalar kernels; 3072: the vector ones */
+            int Wg = wi ? 3072 : W, Ng = wi ? 16 : N;
+            size_t ng = (size_t)Ng * Wg;
+            float *dg_ = host_normal(ng, 1);
+            void *d_dg = act_copy(dg_, ng);
+            for (int dp = 0; dp < 2; dp++) {
+                float p = dp ? 0.1f : 0.0f;
+                rng_key key = {.seed = 99, .stream = RNG_STREAM_DROPOUT | 11, .step = 3};
+                float *u = host_normal(2 * ng, 2.5f), *du = host_normal(2 * ng, 1), *out = xmalloc(4 * ng);
+                void *d_u = act_copy(u, 2 * ng), *d_du = act_copy(du, 2 * ng), *d_out = act_alloc(ng);
+                char what[64];
+                c->glu_fwd(out, u, Ng, Wg, p, key);
+                g->glu_fwd(d_out, d_u, Ng, Wg, p, key);
+                snprintf(what, sizeof what, "glu_fwd W=%d p=%.1f", Wg, p);
+                check_close_act(what, d_out, out, ng, 0);
+                c->glu_bwd(du, dg_, u, Ng, Wg, p, key);
+                g->glu_bwd(d_du, d_dg, d_u, Ng, Wg, p, key);
+                snprintf(what, sizeof what, "glu_bwd W=%d p=%.1f", Wg, p);
+                check_close_act(what, d_du, du, 2 * ng, 0);
+                g->free(d_u), g->free(d_du), g->free(d_out);
+                free(u), free(du), free(out);
+            }
+            g->free(d_dg), free(dg_);
+        }
+        g->free(d_pre), g->free(d_dout);
+        free(pre), free(dout);
     })
 }
 

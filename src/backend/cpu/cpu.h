@@ -114,8 +114,8 @@ void cpu_matmul_fwd(void *out, void *pre, const void *inp, const float *w, const
 void cpu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N, int C,
                     int OC);
 void cpu_act_bwd(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
-void cpu_glu_fwd(void *out, const void *u, int N, int I);
-void cpu_glu_bwd(void *du, const void *dout, const void *u, int N, int I);
+void cpu_glu_fwd(void *out, const void *u, int N, int I, float p_drop, rng_key key);
+void cpu_glu_bwd(void *du, const void *dout, const void *u, int N, int I, float p_drop, rng_key key);
 void cpu_layernorm_fwd(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
                        const float *g, const float *b, int N, int C, float eps);
 void cpu_layernorm_bwd(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,

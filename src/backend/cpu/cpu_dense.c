@@ -160,7 +160,8 @@ CPU_VEC static void row_glu_bwd(float *dg, float *dv, const float *d, const floa
     }
 }
 
-void cpu_glu_fwd(void *out_, const void *u_, int N, int I) {
+/* The CPU applies the dropout as its own pass (dropout_fwd/bwd): the same values as a fused loop. */
+void cpu_glu_fwd(void *out_, const void *u_, int N, int I, float p_drop, rng_key key) {
     float *out = out_;
     const float *u = u_;
 #pragma omp parallel for schedule(static) if ((size_t)N * I >= CPU_PAR_MIN)
@@ -168,17 +169,24 @@ void cpu_glu_fwd(void *out_, const void *u_, int N, int I) {
         const float *g = u + (size_t)n * 2 * I; /* gated half, then linear half */
         row_glu(out + (size_t)n * I, g, g + I, I);
     }
+    if (p_drop > 0.0f) cpu_dropout_fwd(out, out, (size_t)N * I, p_drop, key);
 }
 
-void cpu_glu_bwd(void *du_, const void *dout_, const void *u_, int N, int I) {
-    float *du = du_;
+void cpu_glu_bwd(void *du_, const void *dout_, const void *u_, int N, int I, float p_drop, rng_key key) {
+    float *du = du_, *masked = NULL;
     const float *dout = dout_, *u = u_;
+    if (p_drop > 0.0f) { /* ∂L/∂h = dropout_bwd(dout) */
+        masked = xcalloc((size_t)N * I, sizeof *masked);
+        cpu_dropout_bwd(masked, dout, (size_t)N * I, p_drop, key);
+        dout = masked;
+    }
 #pragma omp parallel for schedule(static) if ((size_t)N * I >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *g = u + (size_t)n * 2 * I;
         float *dg = du + (size_t)n * 2 * I;
         row_glu_bwd(dg, dg + I, dout + (size_t)n * I, g, g + I, I);
     }
+    free(masked);
 }
 
 /* ---- residual + LayerNorm ---------------------------------------------------------- */

@@ -48,6 +48,13 @@ __device__ __forceinline__ float act_ld(act_t x) { return x; }
 __device__ __forceinline__ act_t act_st(float x) { return x; }
 #endif
 
+// 16-byte vectors of activations (8 bf16 or 4 fp32): one load or store instruction.
+#define ACT_VEC ((int)(16 / sizeof(act_t)))
+typedef struct __align__(16) {
+    act_t x[ACT_VEC];
+} act_vec;
+static inline bool cu_aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
+
 #define CU_THREADS 256
 static inline unsigned cu_blocks(size_t n, unsigned threads) { return (unsigned)((n + threads - 1) / threads); }
 
@@ -104,6 +111,18 @@ __device__ __forceinline__ float cu_drop_factor(uint64_t seed, uint32_t step, ui
 
 // ---- cuda_device.cu (compiled once) ----------------------------------------------
 
+// The dropout factors of elements i … i+ACT_VEC−1 (i a multiple of 4: whole Philox blocks).
+__device__ __forceinline__ void cu_drop_factors(float *f, uint64_t seed, uint32_t step, uint32_t stream, uint64_t i,
+                                                float p, float scale) {
+#pragma unroll
+    for (int b = 0; b < ACT_VEC / 4; b++) {
+        uint32_t o[4];
+        philox_block(seed, step, stream, (i >> 2) + (uint64_t)b, o);
+#pragma unroll
+        for (int l = 0; l < 4; l++) f[4 * b + l] = (float)(o[l] >> 8) * (1.0f / 16777216.0f) >= p ? scale : 0.0f;
+    }
+}
+
 // C (M,N) = op(A)·op(B) + beta·C, row-major, fp32 FMA (no TF32), fixed k order (cuda_gemm.cu).
 void cu_gemm(int transA, int transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float beta,
              float *C, int ldc);
@@ -134,8 +153,8 @@ void CUX(cu_matmul_fwd)(void *out, void *pre, const void *inp, const float *w, c
 void CUX(cu_matmul_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
                         int C, int OC);
 void CUX(cu_act_bwd)(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
-void CUX(cu_glu_fwd)(void *out, const void *u, int N, int width);
-void CUX(cu_glu_bwd)(void *du, const void *dout, const void *u, int N, int width);
+void CUX(cu_glu_fwd)(void *out, const void *u, int N, int width, float p_drop, rng_key key);
+void CUX(cu_glu_bwd)(void *du, const void *dout, const void *u, int N, int width, float p_drop, rng_key key);
 void CUX(cu_layernorm_fwd)(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
                            const float *g, const float *b, int N, int C, float eps);
 void CUX(cu_layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,

@@ -12,7 +12,7 @@
 // block whose 8 row lanes sum every 8th row in order, then add the lanes in order;
 // pass 2 adds the chunks' partials per column in order. The split depends on N and
 // C only, so the bits do not change from run to run.
-#define CS_ROWS 128
+#define CS_ROWS 512
 #define CS_COLS 32
 #define CS_LANES 8
 
@@ -153,48 +153,140 @@ static __global__ void act_bwd_kernel(act_t *dpre, const act_t *dout, const act_
     dpre[i] = act_st(acc);
 }
 
+// The same over ACT_VEC elements per thread (n % ACT_VEC == 0, 16-byte aligned).
+static __global__ void act_bwd_vec_kernel(act_t *dpre, const act_t *dout, const act_t *pre, size_t n, int act) {
+    size_t i = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * ACT_VEC;
+    if (i >= n) return;
+    act_vec d = *(const act_vec *)(dout + i), acc = *(act_vec *)(dpre + i), p;
+    if (act != ACT_NONE) p = *(const act_vec *)(pre + i);
+#pragma unroll
+    for (int k = 0; k < ACT_VEC; k++) {
+        float dd = act_ld(d.x[k]), a = act_ld(acc.x[k]);
+        if (act == ACT_GELU) a += dd * cu_gelu_grad(act_ld(p.x[k]));
+        else if (act == ACT_TANH) {
+            float t = tanhf(act_ld(p.x[k]));
+            a += dd * (1.0f - t * t);
+        } else a += dd;
+        acc.x[k] = act_st(a);
+    }
+    *(act_vec *)(dpre + i) = acc;
+}
+
 void CUX(cu_act_bwd)(void *dpre, const void *dout, const void *pre, size_t n, act_fn act) {
     if (n == 0) return;
+    if (n % ACT_VEC == 0 && cu_aligned16(dpre) && cu_aligned16(dout) && (act == ACT_NONE || cu_aligned16(pre))) {
+        act_bwd_vec_kernel<<<cu_blocks(n / ACT_VEC, CU_THREADS), CU_THREADS>>>((act_t *)dpre, (const act_t *)dout,
+                                                                              (const act_t *)pre, n, (int)act);
+        CUDA_LAUNCHED();
+        return;
+    }
     act_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)dpre, (const act_t *)dout, (const act_t *)pre,
                                                              n, (int)act);
     CUDA_LAUNCHED();
 }
 
-// ---- gated linear unit -----------------------------------------------------------
+// ---- gated linear unit (+ the dropout after it) ----------------------------------------
+// out[n, j] = GELU(u[n, j]) · u[n, width + j] · mask(n·width + j); the mask factors are
+// rng_keep's (cu_drop_factor): scale when kept, else 0; all 1 when p == 0.
 
-// out[n, j] = GELU(u[n, j]) · u[n, width + j]
-static __global__ void glu_fwd_kernel(act_t *out, const act_t *u, int N, int width) {
+typedef struct {
+    float p, scale; // p == 0: no dropout
+    uint64_t seed;
+    uint32_t step, stream;
+} drop_args;
+
+static drop_args drop_of(float p, rng_key key) {
+    drop_args d = {p > 0.0f ? p : 0.0f, p <= 0.0f ? 1.0f : p < 1.0f ? 1.0f / (1.0f - p) : 0.0f, key.seed, key.step,
+                   key.stream};
+    return d;
+}
+
+static __global__ void glu_fwd_kernel(act_t *out, const act_t *u, int N, int width, drop_args dr) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)N * width) return;
     size_t n = i / (size_t)width, j = i % (size_t)width;
     const act_t *g = u + n * 2 * (size_t)width;
-    out[i] = act_st(cu_gelu(act_ld(g[j])) * act_ld(g[width + j]));
+    float h = cu_gelu(act_ld(g[j])) * act_ld(g[width + j]);
+    if (dr.p > 0.0f) h = __fmul_rn(h, cu_drop_factor(dr.seed, dr.step, dr.stream, i, dr.p, dr.scale));
+    out[i] = act_st(h);
 }
 
-// dg += d·v·GELU'(g); dv += d·GELU(g)
-static __global__ void glu_bwd_kernel(act_t *du, const act_t *dout, const act_t *u, int N, int width) {
+// dg += d·v·GELU'(g); dv += d·GELU(g), d = dout·mask
+static __global__ void glu_bwd_kernel(act_t *du, const act_t *dout, const act_t *u, int N, int width, drop_args dr) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)N * width) return;
     size_t n = i / (size_t)width, j = i % (size_t)width;
     const act_t *g = u + n * 2 * (size_t)width;
     act_t *dg = du + n * 2 * (size_t)width;
     float x = act_ld(g[j]), v = act_ld(g[width + j]), d = act_ld(dout[i]), cdf = cu_phi(x);
+    if (dr.p > 0.0f) d = __fmul_rn(d, cu_drop_factor(dr.seed, dr.step, dr.stream, i, dr.p, dr.scale));
     dg[j] = act_st(act_ld(dg[j]) + d * v * (cdf + x * (0.39894228040143268f * cu_gauss(x))));
     dg[width + j] = act_st(act_ld(dg[width + j]) + d * (x * cdf));
 }
 
-void CUX(cu_glu_fwd)(void *out, const void *u, int N, int width) {
+// The same, ACT_VEC consecutive j per thread with 16-byte loads (width % ACT_VEC == 0).
+static __global__ void glu_fwd_vec_kernel(act_t *out, const act_t *u, int N, int width, drop_args dr) {
+    size_t i = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * ACT_VEC;
+    if (i >= (size_t)N * width) return;
+    size_t n = i / (size_t)width, j = i % (size_t)width;
+    const act_t *g = u + n * 2 * (size_t)width;
+    act_vec a = *(const act_vec *)(g + j), b = *(const act_vec *)(g + width + j), o;
+    float f[ACT_VEC];
+    if (dr.p > 0.0f) cu_drop_factors(f, dr.seed, dr.step, dr.stream, i, dr.p, dr.scale);
+#pragma unroll
+    for (int k = 0; k < ACT_VEC; k++) {
+        float h = cu_gelu(act_ld(a.x[k])) * act_ld(b.x[k]);
+        o.x[k] = act_st(dr.p > 0.0f ? __fmul_rn(h, f[k]) : h);
+    }
+    *(act_vec *)(out + i) = o;
+}
+
+static __global__ void glu_bwd_vec_kernel(act_t *du, const act_t *dout, const act_t *u, int N, int width,
+                                          drop_args dr) {
+    size_t i = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * ACT_VEC;
+    if (i >= (size_t)N * width) return;
+    size_t n = i / (size_t)width, j = i % (size_t)width;
+    const act_t *g = u + n * 2 * (size_t)width;
+    act_t *dgp = du + n * 2 * (size_t)width;
+    act_vec a = *(const act_vec *)(g + j), b = *(const act_vec *)(g + width + j), d = *(const act_vec *)(dout + i);
+    act_vec dg = *(act_vec *)(dgp + j), dv = *(act_vec *)(dgp + width + j);
+    float f[ACT_VEC];
+    if (dr.p > 0.0f) cu_drop_factors(f, dr.seed, dr.step, dr.stream, i, dr.p, dr.scale);
+#pragma unroll
+    for (int k = 0; k < ACT_VEC; k++) {
+        float x = act_ld(a.x[k]), v = act_ld(b.x[k]), dd = act_ld(d.x[k]), cdf = cu_phi(x);
+        if (dr.p > 0.0f) dd = __fmul_rn(dd, f[k]);
+        dg.x[k] = act_st(act_ld(dg.x[k]) + dd * v * (cdf + x * (0.39894228040143268f * cu_gauss(x))));
+        dv.x[k] = act_st(act_ld(dv.x[k]) + dd * (x * cdf));
+    }
+    *(act_vec *)(dgp + j) = dg;
+    *(act_vec *)(dgp + width + j) = dv;
+}
+
+static bool glu_vec_ok(int width, const void *a, const void *b, const void *c) {
+    return width % ACT_VEC == 0 && cu_aligned16(a) && cu_aligned16(b) && cu_aligned16(c);
+}
+
+void CUX(cu_glu_fwd)(void *out, const void *u, int N, int width, float p_drop, rng_key key) {
     size_t n = (size_t)N * width;
     if (n == 0) return;
-    glu_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)out, (const act_t *)u, N, width);
+    drop_args dr = drop_of(p_drop, key);
+    if (glu_vec_ok(width, out, u, u))
+        glu_fwd_vec_kernel<<<cu_blocks(n / ACT_VEC, CU_THREADS), CU_THREADS>>>((act_t *)out, (const act_t *)u, N, width,
+                                                                              dr);
+    else glu_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)out, (const act_t *)u, N, width, dr);
     CUDA_LAUNCHED();
 }
 
-void CUX(cu_glu_bwd)(void *du, const void *dout, const void *u, int N, int width) {
+void CUX(cu_glu_bwd)(void *du, const void *dout, const void *u, int N, int width, float p_drop, rng_key key) {
     size_t n = (size_t)N * width;
     if (n == 0) return;
-    glu_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)du, (const act_t *)dout, (const act_t *)u, N,
-                                                             width);
+    drop_args dr = drop_of(p_drop, key);
+    if (glu_vec_ok(width, du, dout, u))
+        glu_bwd_vec_kernel<<<cu_blocks(n / ACT_VEC, CU_THREADS), CU_THREADS>>>((act_t *)du, (const act_t *)dout,
+                                                                              (const act_t *)u, N, width, dr);
+    else glu_bwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>((act_t *)du, (const act_t *)dout, (const act_t *)u,
+                                                                  N, width, dr);
     CUDA_LAUNCHED();
 }
 
@@ -240,12 +332,75 @@ static __global__ void layernorm_fwd_kernel(act_t *out, act_t *s_out, float *mea
     }
 }
 
+// The same with each lane's share of the row in registers, read once with 16-byte
+// loads: lane l holds vectors l, l+32, … (C % ACT_VEC == 0, C ≤ 32·LN_MAXV·ACT_VEC).
+#define LN_MAXV 4
+static __global__ void layernorm_fwd_vec_kernel(act_t *out, act_t *s_out, float *mean, float *rstd, const act_t *x,
+                                                const act_t *res, const float *g, const float *b, int N, int C,
+                                                float eps) {
+    const int row = blockIdx.x * LN_WARPS + threadIdx.y, lane = threadIdx.x, nv = C / ACT_VEC;
+    if (row >= N) return;
+    size_t off = (size_t)row * C;
+    float v[LN_MAXV][ACT_VEC];
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < LN_MAXV; k++) {
+        int vi = lane + 32 * k;
+        if (vi >= nv) break;
+        act_vec a = *(const act_vec *)(x + off + (size_t)vi * ACT_VEC);
+        act_vec r;
+        if (res) r = *(const act_vec *)(res + off + (size_t)vi * ACT_VEC);
+#pragma unroll
+        for (int e = 0; e < ACT_VEC; e++) {
+            v[k][e] = res ? act_ld(a.x[e]) + act_ld(r.x[e]) : act_ld(a.x[e]);
+            sum += v[k][e];
+        }
+    }
+    const float mu = (float)(warp_sum((double)sum) / C);
+    float var = 0.0f;
+#pragma unroll
+    for (int k = 0; k < LN_MAXV; k++) {
+        if (lane + 32 * k >= nv) break;
+#pragma unroll
+        for (int e = 0; e < ACT_VEC; e++) var += (v[k][e] - mu) * (v[k][e] - mu);
+    }
+    const float rs = (float)(1.0 / sqrt(warp_sum((double)var) / C + (double)eps));
+    if (lane == 0) {
+        mean[row] = mu;
+        rstd[row] = rs;
+    }
+#pragma unroll
+    for (int k = 0; k < LN_MAXV; k++) {
+        int vi = lane + 32 * k;
+        if (vi >= nv) break;
+        act_vec so, o;
+#pragma unroll
+        for (int e = 0; e < ACT_VEC; e++) {
+            int c = vi * ACT_VEC + e;
+            so.x[e] = act_st(v[k][e]);
+            o.x[e] = act_st((act_ld(so.x[e]) - mu) * rs * g[c] + b[c]);
+        }
+        if (s_out) *(act_vec *)(s_out + off + (size_t)vi * ACT_VEC) = so;
+        *(act_vec *)(out + off + (size_t)vi * ACT_VEC) = o;
+    }
+}
+
+static bool ln_vec_ok(int C, const void *a, const void *b, const void *c, const void *d) {
+    return C % ACT_VEC == 0 && C <= 32 * LN_MAXV * ACT_VEC && cu_aligned16(a) && cu_aligned16(b) && cu_aligned16(c) &&
+           cu_aligned16(d);
+}
+
 void CUX(cu_layernorm_fwd)(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
                            const float *g, const float *b, int N, int C, float eps) {
     if (N <= 0) return;
     dim3 block(32, LN_WARPS);
-    layernorm_fwd_kernel<<<(unsigned)((N + LN_WARPS - 1) / LN_WARPS), block>>>(
-        (act_t *)out, (act_t *)s_out, mean, rstd, (const act_t *)x, (const act_t *)res, g, b, N, C, eps);
+    unsigned grid = (unsigned)((N + LN_WARPS - 1) / LN_WARPS);
+    if (ln_vec_ok(C, out, s_out ? s_out : out, x, res ? res : x))
+        layernorm_fwd_vec_kernel<<<grid, block>>>((act_t *)out, (act_t *)s_out, mean, rstd, (const act_t *)x,
+                                                  (const act_t *)res, g, b, N, C, eps);
+    else
+        layernorm_fwd_kernel<<<grid, block>>>((act_t *)out, (act_t *)s_out, mean, rstd, (const act_t *)x,
+                                              (const act_t *)res, g, b, N, C, eps);
     CUDA_LAUNCHED();
 }
 
@@ -269,13 +424,53 @@ static __global__ void layernorm_bwd_kernel(act_t *ds, const act_t *dout, const 
                              r * (act_ld(dy[c]) * g[c] - ma - (act_ld(sr[c]) - m) * r * mb));
 }
 
+static __global__ void layernorm_bwd_vec_kernel(act_t *ds, const act_t *dout, const act_t *s, const float *g,
+                                                const float *mean, const float *rstd, int N, int C) {
+    const int row = blockIdx.x * LN_WARPS + threadIdx.y, lane = threadIdx.x, nv = C / ACT_VEC;
+    if (row >= N) return;
+    size_t off = (size_t)row * C;
+    const float m = mean[row], r = rstd[row];
+    float dxh[LN_MAXV][ACT_VEC], xh[LN_MAXV][ACT_VEC];
+    float a = 0.0f, bs = 0.0f;
+#pragma unroll
+    for (int k = 0; k < LN_MAXV; k++) {
+        int vi = lane + 32 * k;
+        if (vi >= nv) break;
+        act_vec dy = *(const act_vec *)(dout + off + (size_t)vi * ACT_VEC),
+                sv = *(const act_vec *)(s + off + (size_t)vi * ACT_VEC);
+#pragma unroll
+        for (int e = 0; e < ACT_VEC; e++) {
+            dxh[k][e] = act_ld(dy.x[e]) * g[vi * ACT_VEC + e];
+            xh[k][e] = (act_ld(sv.x[e]) - m) * r;
+            a += dxh[k][e];
+            bs += dxh[k][e] * xh[k][e];
+        }
+    }
+    const float ma = (float)(warp_sum((double)a) / C), mb = (float)(warp_sum((double)bs) / C);
+#pragma unroll
+    for (int k = 0; k < LN_MAXV; k++) {
+        int vi = lane + 32 * k;
+        if (vi >= nv) break;
+        act_t *dp = ds + off + (size_t)vi * ACT_VEC;
+        act_vec d = *(act_vec *)dp;
+#pragma unroll
+        for (int e = 0; e < ACT_VEC; e++) d.x[e] = act_st(act_ld(d.x[e]) + r * (dxh[k][e] - ma - xh[k][e] * mb));
+        *(act_vec *)dp = d;
+    }
+}
+
 void CUX(cu_layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, const void *s, const float *g,
                            const float *mean, const float *rstd, int N, int C) {
     if (N <= 0) return;
     if (ds) {
         dim3 block(32, LN_WARPS);
-        layernorm_bwd_kernel<<<(unsigned)((N + LN_WARPS - 1) / LN_WARPS), block>>>(
-            (act_t *)ds, (const act_t *)dout, (const act_t *)s, g, mean, rstd, N, C);
+        unsigned grid = (unsigned)((N + LN_WARPS - 1) / LN_WARPS);
+        if (ln_vec_ok(C, ds, dout, s, s))
+            layernorm_bwd_vec_kernel<<<grid, block>>>((act_t *)ds, (const act_t *)dout, (const act_t *)s, g, mean, rstd,
+                                                      N, C);
+        else
+            layernorm_bwd_kernel<<<grid, block>>>((act_t *)ds, (const act_t *)dout, (const act_t *)s, g, mean, rstd, N,
+                                                  C);
         CUDA_LAUNCHED();
     }
     if (dg || db) {

@@ -16,15 +16,15 @@
 // writes out and lse = log Σ_j exp(s_ij).
 // Backward, deterministic (every output element is written by one thread, no float
 // atomics), both passes recomputing P = exp(s − lse) from the saved lse:
-//   0. D_i = dout_i·out_i per (head, token), fp32, in a cached scratch buffer;
-//   1. dK, dV: a block owns 64 keys, walks the query tiles; the warp computes Sᵀ
+//   1. dQ: a block owns 64 queries, first computes D_i = dout_i·out_i for them (fp32,
+//      saved in a cached scratch buffer), then walks the key tiles: dQ += dS·K;
+//   2. dK, dV: a block owns 64 keys, walks the query tiles; the warp computes Sᵀ
 //      (keys × queries) so that Pᵀ and dSᵀ are already the A operand of
-//      dV += P'ᵀ·dO and dK += dSᵀ·Q;
-//   2. dQ: a block owns 64 queries, walks the key tiles: dQ += dS·K.
+//      dV += P'ᵀ·dO and dK += dSᵀ·Q.
 // dS = P ⊙ (dP' ⊙ mask/(1 − p) − D) as in cpu_attention.c. Dropout factors come from
 // cu_drop_factor (cuda_common.h), element index ((h·T + t_i)·max_seqlen + j): the
-// same keep mask as the CPU op, element by element (slow, but only p = 0 is on the
-// fast path).
+// same keep mask as the CPU op, element by element (slow; dropout is a template flag,
+// so the p = 0 kernels carry none of it).
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16, lane = 4·g + q): A (16×16) regs
 // {(g, 2q..2q+1), (g+8, 2q..), (g, 2q+8..), (g+8, 2q+8..)}, B (16×8) regs
@@ -43,6 +43,29 @@ typedef __nv_bfloat16 bf16;
 #define FL_MAXH 64     // heads whose ALiBi slopes fit the argument block
 #define FL_LOG2E 1.4426950408889634f
 #define FL_LN2 0.6931471805599453f
+
+// Tile shapes per head dim (tuning knobs, overridable with -D for bench/flash_bench.cu; the
+// defaults are the fastest measured, bench/NOTES.md). MINB: blocks per SM asked of the
+// compiler (__launch_bounds__), i.e. the register cap 65536 / (128·MINB); kernels with dropout
+// always use 2 (their Philox code needs the registers, and their speed is not the goal).
+#ifndef FL_FWD32
+#define FL_FWD32 2, 64, 3 // forward: MT (query rows per warp / 16), BC (keys per tile), MINB
+#endif
+#ifndef FL_FWD64
+#define FL_FWD64 2, 64, 3
+#endif
+#ifndef FL_FWD128
+#define FL_FWD128 2, 32, 2 // BC 32 keeps O and S within the registers
+#endif
+#ifndef FL_BWD32
+#define FL_BWD32 64, 64, 3, 3 // backward: BQ (dK/dV pass query tile), BK (dQ pass key tile), MINB of each
+#endif
+#ifndef FL_BWD64
+#define FL_BWD64 64, 64, 3, 3
+#endif
+#ifndef FL_BWD128
+#define FL_BWD128 32, 32, 2, 3
+#endif
 
 // Everything a kernel needs besides its tensors; passed by value (slopes included:
 // no constant-memory copy, so the launch is capturable and needs no host sync).
@@ -142,8 +165,9 @@ __device__ __forceinline__ void fl_add2(bf16 *o, float v0, float v1) {
 // ---- forward --------------------------------------------------------------------------
 
 // out (T,C) bf16, lse (nh,T) f32, qkv (T,3C) bf16. Block: BR = 64·MT queries; key tiles of BC.
-template <int DH, int MT, int BC>
-__global__ void __launch_bounds__(FL_THREADS) flash_fwd_kernel(bf16 *out, float *lse, const bf16 *qkv, const fl_args a) {
+// DROP: dropout on (a template flag, so that the p = 0 path has no per-element branch).
+template <int DH, int MT, int BC, int MINB, bool DROP>
+__global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(bf16 *out, float *lse, const bf16 *qkv, const fl_args a) {
     constexpr int BR = 64 * MT, LDS = DH + 8, NT = BC / 8, ND = DH / 8;
     extern __shared__ __align__(16) unsigned char fl_smem[];
     bf16 *Qs = reinterpret_cast<bf16 *>(fl_smem); // (BR, LDS) query tile
@@ -212,35 +236,48 @@ __global__ void __launch_bounds__(FL_THREADS) flash_fwd_kernel(bf16 *out, float 
         }
 
         // online softmax, row by row (a row's BC scores are spread over the 4 lanes of a quad)
-        const bool tail = j0 + BC > L;
 #pragma unroll
         for (int mt = 0; mt < MT; mt++)
 #pragma unroll
             for (int r = 0; r < 2; r++) {
-                const int i = i0 + wrow + mt * 16 + g + 8 * r; // query position in the sequence
-                const float dist0 = (float)(i - j0 - 2 * q);  // i − j for the thread's first column
-                float mx = m[mt][r];
+                const int i = i0 + wrow + mt * 16 + g + 8 * r;             // query position in the sequence
+                const float sd0 = slope * (float)(i - j0 - 2 * q);         // slope·(i − j), thread's first column
+                float mx0 = m[mt][r], mx1 = -INFINITY;                      // two chains: shorter dependency
 #pragma unroll
                 for (int n = 0; n < NT; n++)
 #pragma unroll
                     for (int c = 0; c < 2; c++) {
-                        float v = s[mt][n][2 * r + c] * a.sl2 - slope * fabsf(dist0 - (float)(n * 8 + c));
-                        if (tail && j0 + n * 8 + 2 * q + c >= L) v = -INFINITY;
+                        // s·scale − slope·|i − j|, base 2; slope·|i − j| = |slope·(i − j0 − 2q) − slope·(8n + c)|
+                        const float v = fmaf(s[mt][n][2 * r + c], a.sl2, -fabsf(fmaf(-slope, (float)(n * 8 + c), sd0)));
                         s[mt][n][2 * r + c] = v;
-                        mx = fmaxf(mx, v);
+                        if (c == 0) mx0 = fmaxf(mx0, v);
+                        else mx1 = fmaxf(mx1, v);
                     }
+                if (j0 + BC > L) { // last tile: keys past the sequence get −∞ (uniform branch)
+                    mx0 = m[mt][r], mx1 = -INFINITY;
+#pragma unroll
+                    for (int n = 0; n < NT; n++)
+#pragma unroll
+                        for (int c = 0; c < 2; c++) {
+                            if (j0 + n * 8 + 2 * q + c >= L) s[mt][n][2 * r + c] = -INFINITY;
+                            mx0 = fmaxf(mx0, s[mt][n][2 * r + c]);
+                        }
+                }
+                float mx = fmaxf(mx0, mx1);
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2)); // finite: every tile has a real key
                 const float corr = fl_exp2(m[mt][r] - mx);             // 0 on the first tile
                 m[mt][r] = mx;
-                float sum = 0.0f;
+                float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
                 for (int n = 0; n < NT; n++)
 #pragma unroll
                     for (int c = 0; c < 2; c++) {
                         float p = fl_exp2(s[mt][n][2 * r + c] - mx);
-                        sum += p; // the normaliser counts dropped entries too (P' = P ⊙ mask / (1 − p))
-                        if (a.p > 0.0f) {
+                        // the normaliser counts dropped entries too (P' = P ⊙ mask / (1 − p))
+                        if (c == 0) sum0 += p;
+                        else sum1 += p;
+                        if constexpr (DROP) {
                             const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + i);
                             p *= cu_drop_factor(a.seed, a.step, a.stream,
                                                 t * (uint64_t)a.max_seqlen + (uint64_t)(j0 + n * 8 + 2 * q + c), a.p,
@@ -248,7 +285,7 @@ __global__ void __launch_bounds__(FL_THREADS) flash_fwd_kernel(bf16 *out, float 
                         }
                         s[mt][n][2 * r + c] = p;
                     }
-                l[mt][r] = l[mt][r] * corr + sum;
+                l[mt][r] = l[mt][r] * corr + (sum0 + sum1);
 #pragma unroll
                 for (int d = 0; d < ND; d++) {
                     o[mt][d][2 * r] *= corr;
@@ -298,30 +335,10 @@ __global__ void __launch_bounds__(FL_THREADS) flash_fwd_kernel(bf16 *out, float 
 
 // ---- backward ---------------------------------------------------------------------------
 
-// D (nh,T) f32: D[h,t] = Σ_c dout[t, h·dh + c]·out[t, h·dh + c], one thread per (token, head), 16-byte loads.
-__global__ void flash_bwd_dot_kernel(float *D, const bf16 *dout, const bf16 *out, int T, int nh, int dh) {
-    const size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= (size_t)T * nh) return;
-    const size_t t = e / (size_t)nh, h = e % (size_t)nh, base = t * (size_t)nh * dh + h * dh;
-    const uint4 *pd = reinterpret_cast<const uint4 *>(dout + base), *po = reinterpret_cast<const uint4 *>(out + base);
-    float acc = 0.0f;
-    for (int c = 0; c < dh / 8; c++) {
-        uint4 x = pd[c], y = po[c];
-        const __nv_bfloat162 *xa = reinterpret_cast<const __nv_bfloat162 *>(&x), *ya = reinterpret_cast<const __nv_bfloat162 *>(&y);
-#pragma unroll
-        for (int k = 0; k < 4; k++) {
-            float2 u = __bfloat1622float2(xa[k]), v = __bfloat1622float2(ya[k]);
-            acc = fmaf(u.x, v.x, acc);
-            acc = fmaf(u.y, v.y, acc);
-        }
-    }
-    D[h * (size_t)T + t] = acc;
-}
-
-// Pass 1: dK, dV for 64 keys per block (16 per warp), query tiles of BQ in order.
-// dqkv (T,3C) bf16 +=; dout (T,C) bf16; lse, D (nh,T) f32; qkv (T,3C) bf16.
-template <int DH, int BQ>
-__global__ void __launch_bounds__(FL_THREADS)
+// Pass 2: dK, dV for 64 keys per block (16 per warp), query tiles of BQ in order.
+// dqkv (T,3C) bf16 +=; dout (T,C) bf16; lse, D (nh,T) f32 (D from pass 1); qkv (T,3C) bf16.
+template <int DH, int BQ, int MINB, bool DROP>
+__global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     flash_bwd_dkv_kernel(bf16 *dqkv, const bf16 *dout, const float *lse, const float *D, const bf16 *qkv,
                          const fl_args a) {
     constexpr int BKV = 64, LDS = DH + 8, NQ = BQ / 8, ND = DH / 8;
@@ -414,7 +431,7 @@ __global__ void __launch_bounds__(FL_THREADS)
                     const int iq = n * 8 + 2 * q + c; // query within the tile
                     const float p = fl_exp2(st[n][2 * r + c] * a.sl2 - slope * fabsf(dist0 + (float)(n * 8 + c)) - lb[iq]);
                     float dp = dpt[n][2 * r + c], pd = p;
-                    if (a.p > 0.0f) {
+                    if constexpr (DROP) {
                         const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + q0 + iq);
                         const float f = cu_drop_factor(a.seed, a.step, a.stream, t * (uint64_t)a.max_seqlen + (uint64_t)j,
                                                        a.p, a.keep);
@@ -460,10 +477,11 @@ __global__ void __launch_bounds__(FL_THREADS)
     }
 }
 
-// Pass 2: dQ for 64 queries per block (16 per warp), key tiles of BK in order.
-template <int DH, int BK>
-__global__ void __launch_bounds__(FL_THREADS)
-    flash_bwd_dq_kernel(bf16 *dqkv, const bf16 *dout, const float *lse, const float *D, const bf16 *qkv,
+// Pass 1: dQ for 64 queries per block (16 per warp), key tiles of BK in order. Also computes
+// D_i = dout_i·out_i for its rows and saves it (nh,T) for pass 2.
+template <int DH, int BK, int MINB, bool DROP>
+__global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
+    flash_bwd_dq_kernel(bf16 *dqkv, float *D, const bf16 *dout, const bf16 *out, const float *lse, const bf16 *qkv,
                         const fl_args a) {
     constexpr int BR = 64, LDS = DH + 8, NK = BK / 8, ND = DH / 8;
     extern __shared__ __align__(16) unsigned char fl_smem[];
@@ -471,6 +489,7 @@ __global__ void __launch_bounds__(FL_THREADS)
     bf16 *dOs = Qs + BR * LDS;                     // (BR, LDS) their dout rows
     bf16 *Ks = dOs + BR * LDS;                     // (2, BK, LDS) key tiles
     bf16 *Vs = Ks + 2 * BK * LDS;                  // (2, BK, LDS) value tiles
+    float *Dsm = reinterpret_cast<float *>(Vs + 2 * BK * LDS); // (BR,) D of the block's rows
     const int h = blockIdx.y, b = blockIdx.z, i0 = blockIdx.x * BR;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
     if (i0 >= L) return;
@@ -486,6 +505,34 @@ __global__ void __launch_bounds__(FL_THREADS)
     fl_load_tile<DH, BK>(Vs, V, ld, L);
     fl_commit();
 
+    // D of the block's rows while the tiles load: two threads per row, 16-byte loads of dout and out
+    {
+        const int rr = threadIdx.x >> 1, half = threadIdx.x & 1;
+        float acc = 0.0f;
+        if (i0 + rr < L) {
+            const size_t off = (size_t)(r0 + i0 + rr) * C + (size_t)h * DH + half * (DH / 2);
+            const uint4 *pd = reinterpret_cast<const uint4 *>(dout + off), *po = reinterpret_cast<const uint4 *>(out + off);
+#pragma unroll
+            for (int k = 0; k < DH / 16; k++) {
+                uint4 x = pd[k], y = po[k];
+                const __nv_bfloat162 *xa = reinterpret_cast<const __nv_bfloat162 *>(&x);
+                const __nv_bfloat162 *ya = reinterpret_cast<const __nv_bfloat162 *>(&y);
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    float2 u = __bfloat1622float2(xa[e]), v = __bfloat1622float2(ya[e]);
+                    acc = fmaf(u.x, v.x, acc);
+                    acc = fmaf(u.y, v.y, acc);
+                }
+            }
+        }
+        acc += __shfl_xor_sync(0xffffffffu, acc, 1);
+        if (half == 0) {
+            Dsm[rr] = acc;
+            if (i0 + rr < L) D[(size_t)h * a.T + r0 + i0 + rr] = acc;
+        }
+    }
+    __syncthreads();
+
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, q = lane & 3;
     const int wrow = warp * 16;
     const float slope = fl_slope(a, h);
@@ -494,7 +541,7 @@ __global__ void __launch_bounds__(FL_THREADS)
     for (int r = 0; r < 2; r++) {
         const int i = i0 + wrow + g + 8 * r;
         l2[r] = i < L ? lse[(size_t)h * a.T + r0 + i] * FL_LOG2E : INFINITY;
-        Di[r] = i < L ? D[(size_t)h * a.T + r0 + i] : 0.0f;
+        Di[r] = Dsm[wrow + g + 8 * r];
     }
     float dq[ND][4]; // (16, DH) this warp's rows of dQ/scale
 #pragma unroll
@@ -550,7 +597,7 @@ __global__ void __launch_bounds__(FL_THREADS)
                     float p = fl_exp2(s[n][2 * r + c] * a.sl2 - slope * fabsf(dist0 - (float)(n * 8 + c)) - l2[r]);
                     if (tail && j >= L) p = 0.0f;
                     float d = dp[n][2 * r + c];
-                    if (a.p > 0.0f) {
+                    if constexpr (DROP) {
                         const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + i);
                         d *= cu_drop_factor(a.seed, a.step, a.stream, t * (uint64_t)a.max_seqlen + (uint64_t)j, a.p,
                                             a.keep);
@@ -623,29 +670,30 @@ template <typename Kern> static void fl_smem_limit(Kern kernel, size_t bytes, bo
     *done = true;
 }
 
-template <int DH, int MT, int BC>
+template <int DH, int MT, int BC, int MINB, bool DROP>
 static void fl_fwd_launch(bf16 *out, float *lse, const bf16 *qkv, int B, int max_seqlen, const fl_args &a) {
     constexpr int BR = 64 * MT;
     const size_t smem = sizeof(bf16) * (size_t)(BR + 4 * BC) * (DH + 8);
     static bool done;
-    fl_smem_limit(flash_fwd_kernel<DH, MT, BC>, smem, &done);
+    fl_smem_limit(flash_fwd_kernel<DH, MT, BC, MINB, DROP>, smem, &done);
     dim3 grid((unsigned)((max_seqlen + BR - 1) / BR), (unsigned)a.nh, (unsigned)B);
-    flash_fwd_kernel<DH, MT, BC><<<grid, FL_THREADS, smem>>>(out, lse, qkv, a);
+    flash_fwd_kernel<DH, MT, BC, MINB, DROP><<<grid, FL_THREADS, smem>>>(out, lse, qkv, a);
     CUDA_LAUNCHED();
 }
 
-template <int DH, int BQ, int BK>
-static void fl_bwd_launch(bf16 *dqkv, const bf16 *dout, const float *lse, const float *D, const bf16 *qkv, int B,
-                          int max_seqlen, const fl_args &a) {
+// Pass 1 (dQ, D) then pass 2 (dK, dV, reading D).
+template <int DH, int BQ, int BK, int MINB_KV, int MINB_Q, bool DROP>
+static void fl_bwd_launch(bf16 *dqkv, float *D, const bf16 *dout, const bf16 *out, const float *lse, const bf16 *qkv,
+                          int B, int max_seqlen, const fl_args &a) {
+    const size_t smem_q = sizeof(bf16) * (size_t)(2 * 64 + 4 * BK) * (DH + 8) + sizeof(float) * 64;
     const size_t smem_kv = sizeof(bf16) * (size_t)(2 * 64 + 4 * BQ) * (DH + 8) + sizeof(float) * 4 * BQ;
-    const size_t smem_q = sizeof(bf16) * (size_t)(2 * 64 + 4 * BK) * (DH + 8);
-    static bool done_kv, done_q;
-    fl_smem_limit(flash_bwd_dkv_kernel<DH, BQ>, smem_kv, &done_kv);
-    fl_smem_limit(flash_bwd_dq_kernel<DH, BK>, smem_q, &done_q);
+    static bool done_q, done_kv;
+    fl_smem_limit(flash_bwd_dq_kernel<DH, BK, MINB_Q, DROP>, smem_q, &done_q);
+    fl_smem_limit(flash_bwd_dkv_kernel<DH, BQ, MINB_KV, DROP>, smem_kv, &done_kv);
     dim3 grid((unsigned)((max_seqlen + 63) / 64), (unsigned)a.nh, (unsigned)B);
-    flash_bwd_dkv_kernel<DH, BQ><<<grid, FL_THREADS, smem_kv>>>(dqkv, dout, lse, D, qkv, a);
+    flash_bwd_dq_kernel<DH, BK, MINB_Q, DROP><<<grid, FL_THREADS, smem_q>>>(dqkv, D, dout, out, lse, qkv, a);
     CUDA_LAUNCHED();
-    flash_bwd_dq_kernel<DH, BK><<<grid, FL_THREADS, smem_q>>>(dqkv, dout, lse, D, qkv, a);
+    flash_bwd_dkv_kernel<DH, BQ, MINB_KV, DROP><<<grid, FL_THREADS, smem_kv>>>(dqkv, dout, lse, D, qkv, a);
     CUDA_LAUNCHED();
 }
 
@@ -668,10 +716,13 @@ extern "C" void cu_flash_fwd(void *out, float *lse, const void *qkv, const int32
     if (!fl_setup(&a, cu_seqlens, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
     bf16 *o = (bf16 *)out;
     const bf16 *x = (const bf16 *)qkv;
-    // MT = 2 (32 query rows per warp): each K/V fragment read from shared memory feeds two mma.
-    if (dh == 32) fl_fwd_launch<32, 2, 64>(o, lse, x, B, max_seqlen, a);
-    else if (dh == 64) fl_fwd_launch<64, 2, 64>(o, lse, x, B, max_seqlen, a);
-    else fl_fwd_launch<128, 2, 32>(o, lse, x, B, max_seqlen, a); // BC 32 keeps O + S within the registers
+    const bool drop = a.p > 0.0f;
+    if (dh == 32) drop ? fl_fwd_launch<32, FL_FWD32, true>(o, lse, x, B, max_seqlen, a)
+                       : fl_fwd_launch<32, FL_FWD32, false>(o, lse, x, B, max_seqlen, a);
+    else if (dh == 64) drop ? fl_fwd_launch<64, FL_FWD64, true>(o, lse, x, B, max_seqlen, a)
+                            : fl_fwd_launch<64, FL_FWD64, false>(o, lse, x, B, max_seqlen, a);
+    else drop ? fl_fwd_launch<128, FL_FWD128, true>(o, lse, x, B, max_seqlen, a)
+              : fl_fwd_launch<128, FL_FWD128, false>(o, lse, x, B, max_seqlen, a);
 }
 
 extern "C" void cu_flash_bwd(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
@@ -680,12 +731,13 @@ extern "C" void cu_flash_bwd(void *dqkv, const void *dout, const void *out, cons
     fl_args a;
     if (!fl_setup(&a, cu_seqlens, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
     float *D = fl_scratch((size_t)nh * (size_t)T); // (nh, T)
-    const size_t n = (size_t)T * nh;
-    flash_bwd_dot_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(D, (const bf16 *)dout, (const bf16 *)out, T, nh, dh);
-    CUDA_LAUNCHED();
     bf16 *g = (bf16 *)dqkv;
-    const bf16 *dO = (const bf16 *)dout, *x = (const bf16 *)qkv;
-    if (dh == 32) fl_bwd_launch<32, 64, 64>(g, dO, lse, D, x, B, max_seqlen, a);
-    else if (dh == 64) fl_bwd_launch<64, 64, 64>(g, dO, lse, D, x, B, max_seqlen, a);
-    else fl_bwd_launch<128, 32, 32>(g, dO, lse, D, x, B, max_seqlen, a);
+    const bf16 *dO = (const bf16 *)dout, *O = (const bf16 *)out, *x = (const bf16 *)qkv;
+    const bool drop = a.p > 0.0f;
+    if (dh == 32) drop ? fl_bwd_launch<32, FL_BWD32, true>(g, D, dO, O, lse, x, B, max_seqlen, a)
+                       : fl_bwd_launch<32, FL_BWD32, false>(g, D, dO, O, lse, x, B, max_seqlen, a);
+    else if (dh == 64) drop ? fl_bwd_launch<64, FL_BWD64, true>(g, D, dO, O, lse, x, B, max_seqlen, a)
+                            : fl_bwd_launch<64, FL_BWD64, false>(g, D, dO, O, lse, x, B, max_seqlen, a);
+    else drop ? fl_bwd_launch<128, FL_BWD128, true>(g, D, dO, O, lse, x, B, max_seqlen, a)
+              : fl_bwd_launch<128, FL_BWD128, false>(g, D, dO, O, lse, x, B, max_seqlen, a);
 }

@@ -4,7 +4,7 @@
 //
 //   nvcc -O3 -std=c++17 -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_80,code=sm_80 \
 //        -o build/flash_bench bench/flash_bench.cu src/backend/cuda/cuda_flash.cu
-//   ./build/flash_bench [reps]
+//   ./build/flash_bench [reps [shape]]     (shape: an index into the table below; default all)
 //
 // FLOPs counted (the convention of FlashAttention's papers): forward 4·L²·dh·nh per
 // sequence (Q·Kᵀ and P·V over the real pairs), backward 2.5× that (five products);
@@ -36,7 +36,7 @@ static int cmp_float(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    const int reps = argc > 1 ? atoi(argv[1]) : 20;
+    const int reps = argc > 1 ? atoi(argv[1]) : 20, only = argc > 2 ? atoi(argv[2]) : -1;
     struct { int B, L, nh, dh; } shapes[] = {
         {256, 128, 12, 64}, {32, 512, 12, 64}, {4, 4096, 12, 64}, {1, 8192, 12, 64},
         {256, 128, 6, 128}, {32, 512, 6, 128}, {4, 4096, 6, 128}, {1, 8192, 6, 128},
@@ -48,6 +48,7 @@ int main(int argc, char **argv) {
            "TFLOP/s");
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
         for (int alibi = 0; alibi < 2; alibi++) {
+            if (only >= 0 && (int)si != only) continue;
             const int B = shapes[si].B, L = shapes[si].L, nh = shapes[si].nh, dh = shapes[si].dh, T = B * L,
                       C = nh * dh;
             __nv_bfloat16 *qkv, *out, *dout, *dqkv;

@@ -2,7 +2,8 @@
  * the CPU backend's attention op (fp32, the reference) run on the SAME bf16-rounded
  * inputs, so the measured error is what the GPU's own bf16 steps add. One unpadded
  * batch mixes sequence lengths 1, 7, 65, 128, 129, 1000, 4096 (odd lengths, tile
- * edges ±1, one token); head dims 32, 64, 128; ALiBi on/off; dropout 0 and 0.1.
+ * edges ±1, one token); a second batch of lengths ≤ 128 (0 … 128) takes the
+ * short-sequence backward; head dims 32, 64, 128; ALiBi on/off; dropout 0 and 0.1.
  * Built and run by `make test-gpu` only: it needs a CUDA device.
  *
  * Error measure: per sequence and per tensor part (out; dQ, dK, dV), the worst
@@ -211,6 +212,17 @@ static void fl_check_case(int dh, int nh, int alibi, float p, const int *lens, i
 TEST(cuda_flash_attention) {
     REQUIRE(cuda_available());
     static const int lens[] = {1, 7, 128, 129, 65, 1000, 4096};
+    enum { B = sizeof lens / sizeof lens[0] };
+    static const int dhs[] = {64, 128, 32};
+    for (int di = 0; di < 3; di++)
+        for (int al = 0; al < 2; al++)
+            for (int pd = 0; pd < 2; pd++) fl_check_case(dhs[di], 4, al, pd ? 0.1f : 0.0f, lens, B);
+}
+
+/* max_seqlen ≤ 128 takes the one-block backward: lengths around its 16-row warp blocks, an empty sequence. */
+TEST(cuda_flash_attention_short) {
+    REQUIRE(cuda_available());
+    static const int lens[] = {1, 7, 0, 33, 64, 65, 127, 128, 16, 100};
     enum { B = sizeof lens / sizeof lens[0] };
     static const int dhs[] = {64, 128, 32};
     for (int di = 0; di < 3; di++)

@@ -66,6 +66,19 @@ typedef __nv_bfloat16 bf16;
 #ifndef FL_BWD128
 #define FL_BWD128 32, 32, 2, 3
 #endif
+// Short-sequence backward (max_seqlen ≤ 128): BQ, MINB; FL_SHORT 0 sends every length to the two passes.
+#ifndef FL_SHORT
+#define FL_SHORT 1
+#endif
+#ifndef FL_SHORT32
+#define FL_SHORT32 32, 2
+#endif
+#ifndef FL_SHORT64
+#define FL_SHORT64 32, 2
+#endif
+#ifndef FL_SHORT128
+#define FL_SHORT128 32, 1
+#endif
 
 // Everything a kernel needs besides its tensors; passed by value (slopes included:
 // no constant-memory copy, so the launch is capturable and needs no host sync).
@@ -131,13 +144,13 @@ template <int N> __device__ __forceinline__ void fl_wait() { asm volatile("cp.as
 
 // Rows r < nvalid of the (ROWS, DH) tile at g (row stride ld) into s (ROWS, DH+8); the other rows zeroed
 // (so padding keys and queries contribute exact zeros, never stale or NaN values).
-template <int DH, int ROWS>
+template <int DH, int ROWS, int NTHR = FL_THREADS>
 __device__ __forceinline__ void fl_load_tile(bf16 *s, const bf16 *g, size_t ld, int nvalid) {
-    constexpr int CH = DH / 8, N = ROWS * CH, IT = (N + FL_THREADS - 1) / FL_THREADS;
+    constexpr int CH = DH / 8, N = ROWS * CH, IT = (N + NTHR - 1) / NTHR;
 #pragma unroll
     for (int it = 0; it < IT; it++) {
-        const int e = it * FL_THREADS + (int)threadIdx.x;
-        if (N % FL_THREADS == 0 || e < N) {
+        const int e = it * NTHR + (int)threadIdx.x;
+        if (N % NTHR == 0 || e < N) {
             const int r = e / CH, c = (e % CH) * 8;
             const bool v = r < nvalid;
             fl_cp16(s + r * (DH + 8) + c, g + (size_t)(v ? r : 0) * ld + c, v);
@@ -160,6 +173,37 @@ __device__ __forceinline__ void fl_add2(bf16 *o, float v0, float v1) {
     __nv_bfloat162 *p = reinterpret_cast<__nv_bfloat162 *>(o);
     float2 x = __bfloat1622float2(*p);
     *p = __floats2bfloat162_rn(x.x + v0, x.y + v1);
+}
+
+// D_i = dout_i·out_i (fp32) of the block's rows i0 … i0 + NTHR/2 − 1, two threads per row, 16-byte loads;
+// dout, out point at row 0 of the sequence, column h·dh (row stride C). Dsm (NTHR/2,) gets every row (0 past
+// the sequence), Dg (when not null; row 0 of the sequence, this head) the rows < L.
+template <int DH, int NTHR>
+__device__ __forceinline__ void fl_rows_dot(float *Dsm, float *Dg, const bf16 *dout, const bf16 *out, int i0, int L,
+                                            int C) {
+    const int rr = threadIdx.x >> 1, half = threadIdx.x & 1, i = i0 + rr;
+    float acc = 0.0f;
+    if (i < L) {
+        const size_t off = (size_t)i * C + half * (DH / 2);
+        const uint4 *pd = reinterpret_cast<const uint4 *>(dout + off), *po = reinterpret_cast<const uint4 *>(out + off);
+#pragma unroll
+        for (int k = 0; k < DH / 16; k++) {
+            uint4 x = pd[k], y = po[k];
+            const __nv_bfloat162 *xa = reinterpret_cast<const __nv_bfloat162 *>(&x);
+            const __nv_bfloat162 *ya = reinterpret_cast<const __nv_bfloat162 *>(&y);
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                float2 u = __bfloat1622float2(xa[e]), v = __bfloat1622float2(ya[e]);
+                acc = fmaf(u.x, v.x, acc);
+                acc = fmaf(u.y, v.y, acc);
+            }
+        }
+    }
+    acc += __shfl_xor_sync(0xffffffffu, acc, 1);
+    if (half == 0) {
+        Dsm[rr] = acc;
+        if (Dg && i < L) Dg[i] = acc;
+    }
 }
 
 // ---- forward --------------------------------------------------------------------------
@@ -236,6 +280,7 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
         }
 
         // online softmax, row by row (a row's BC scores are spread over the 4 lanes of a quad)
+        float corr[MT][2]; // e^(old max − new max) per row
 #pragma unroll
         for (int mt = 0; mt < MT; mt++)
 #pragma unroll
@@ -266,7 +311,7 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
                 float mx = fmaxf(mx0, mx1);
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2)); // finite: every tile has a real key
-                const float corr = fl_exp2(m[mt][r] - mx);             // 0 on the first tile
+                corr[mt][r] = fl_exp2(m[mt][r] - mx); // 0 on the first tile
                 m[mt][r] = mx;
                 float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
@@ -285,13 +330,23 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
                         }
                         s[mt][n][2 * r + c] = p;
                     }
-                l[mt][r] = l[mt][r] * corr + (sum0 + sum1);
+                l[mt][r] = l[mt][r] * corr[mt][r] + (sum0 + sum1);
+            }
+        // O *= corr, skipped when no row of the warp has a new max (most tiles once the maxima settle)
+        bool moved = false;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) moved |= corr[mt][0] != 1.0f || corr[mt][1] != 1.0f;
+        if (__any_sync(0xffffffffu, moved)) {
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
 #pragma unroll
                 for (int d = 0; d < ND; d++) {
-                    o[mt][d][2 * r] *= corr;
-                    o[mt][d][2 * r + 1] *= corr;
+                    o[mt][d][0] *= corr[mt][0];
+                    o[mt][d][1] *= corr[mt][0];
+                    o[mt][d][2] *= corr[mt][1];
+                    o[mt][d][3] *= corr[mt][1];
                 }
-            }
+        }
 
         // O += P'·V (P' rounded to bf16 as the A operand, straight from the S registers)
 #pragma unroll
@@ -335,13 +390,103 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
 
 // ---- backward ---------------------------------------------------------------------------
 
+// One query tile against a warp's 16 keys (the dK/dV step, FlashAttention-2 backward):
+//   Sᵀ = K·Qᵀ, dP'ᵀ = V·dOᵀ (16, BQ); Pᵀ = exp(Sᵀ − lse); dSᵀ = Pᵀ ⊙ (dP'ᵀ ⊙ mask/(1 − p) − D);
+//   dV += P'ᵀ·dO, dK += dSᵀ·Q (dK without the 1/√dh; the caller scales once).
+// Kw, Vw (16, LDS) the warp's key/value rows; Qb, dOb (BQ, LDS) the query tile (queries q0 …); lb, Db (BQ,)
+// its lse·log2 e (+∞ past the sequence) and D; jw the key position of the warp's first row. When dSw is not
+// null, dSᵀ (bf16, the values the dK product uses) is also stored there: (16, ldds), columns q0 ….
+template <int DH, int BQ, bool DROP>
+__device__ __forceinline__ void fl_dkv_tile(float (&dk)[DH / 8][4], float (&dv)[DH / 8][4], const bf16 *Kw,
+                                            const bf16 *Vw, const bf16 *Qb, const bf16 *dOb, const float *lb,
+                                            const float *Db, int q0, int jw, float slope, int h, int r0,
+                                            const fl_args &a, bf16 *dSw, int ldds = 0) {
+    constexpr int LDS = DH + 8, NQ = BQ / 8;
+    const int lane = threadIdx.x % 32, g = lane >> 2, q = lane & 3;
+    // Sᵀ (16, BQ) = K·Qᵀ and dP'ᵀ (16, BQ) = V·dOᵀ for this warp's keys
+    float st[NQ][4], dpt[NQ][4];
+#pragma unroll
+    for (int n = 0; n < NQ; n++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) st[n][e] = dpt[n][e] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) {
+        uint32_t ka[4], va[4];
+        fl_ldsm(ka, Kw + (lane & 15) * LDS + kk * 16 + (lane >> 4) * 8);
+        fl_ldsm(va, Vw + (lane & 15) * LDS + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+        for (int np = 0; np < NQ / 2; np++) {
+            uint32_t qb[4], ob[4];
+            const int off = (np * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8;
+            fl_ldsm(qb, Qb + off);
+            fl_ldsm(ob, dOb + off);
+            fl_mma(st[2 * np], ka, qb[0], qb[1]);
+            fl_mma(st[2 * np + 1], ka, qb[2], qb[3]);
+            fl_mma(dpt[2 * np], va, ob[0], ob[1]);
+            fl_mma(dpt[2 * np + 1], va, ob[2], ob[3]);
+        }
+    }
+
+    // Pᵀ → P'ᵀ (in st), dSᵀ (in dpt)
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        const int j = jw + g + 8 * r;                       // key position in the sequence
+        const float sd0 = slope * (float)(q0 + 2 * q - j); // slope·(i − j) for the thread's first column
+#pragma unroll
+        for (int n = 0; n < NQ; n++)
+#pragma unroll
+            for (int c = 0; c < 2; c++) {
+                const int iq = n * 8 + 2 * q + c; // query within the tile
+                const float p =
+                    fl_exp2(fmaf(st[n][2 * r + c], a.sl2, -fabsf(fmaf(slope, (float)(n * 8 + c), sd0))) - lb[iq]);
+                float dp = dpt[n][2 * r + c], pd = p;
+                if constexpr (DROP) {
+                    const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + q0 + iq);
+                    const float f = cu_drop_factor(a.seed, a.step, a.stream, t * (uint64_t)a.max_seqlen + (uint64_t)j,
+                                                   a.p, a.keep);
+                    pd *= f;
+                    dp *= f;
+                }
+                st[n][2 * r + c] = pd;
+                dpt[n][2 * r + c] = p * (dp - Db[iq]);
+            }
+    }
+    if (dSw) {
+#pragma unroll
+        for (int r = 0; r < 2; r++)
+#pragma unroll
+            for (int n = 0; n < NQ; n++)
+                *reinterpret_cast<uint32_t *>(dSw + (g + 8 * r) * ldds + q0 + n * 8 + 2 * q) =
+                    fl_pack(dpt[n][2 * r], dpt[n][2 * r + 1]);
+    }
+
+    // dV += P'ᵀ·dO, dK += dSᵀ·Q (the B operands k-major in shared memory: transposed loads)
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+        uint32_t pa[4], sa[4];
+        fl_to_a(pa, st[2 * kk], st[2 * kk + 1]);
+        fl_to_a(sa, dpt[2 * kk], dpt[2 * kk + 1]);
+#pragma unroll
+        for (int dp = 0; dp < DH / 16; dp++) {
+            uint32_t ob[4], qb[4];
+            const int off = (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + dp * 16 + (lane >> 4) * 8;
+            fl_ldsm_t(ob, dOb + off);
+            fl_ldsm_t(qb, Qb + off);
+            fl_mma(dv[2 * dp], pa, ob[0], ob[1]);
+            fl_mma(dv[2 * dp + 1], pa, ob[2], ob[3]);
+            fl_mma(dk[2 * dp], sa, qb[0], qb[1]);
+            fl_mma(dk[2 * dp + 1], sa, qb[2], qb[3]);
+        }
+    }
+}
+
 // Pass 2: dK, dV for 64 keys per block (16 per warp), query tiles of BQ in order.
 // dqkv (T,3C) bf16 +=; dout (T,C) bf16; lse, D (nh,T) f32 (D from pass 1); qkv (T,3C) bf16.
 template <int DH, int BQ, int MINB, bool DROP>
 __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     flash_bwd_dkv_kernel(bf16 *dqkv, const bf16 *dout, const float *lse, const float *D, const bf16 *qkv,
                          const fl_args a) {
-    constexpr int BKV = 64, LDS = DH + 8, NQ = BQ / 8, ND = DH / 8;
+    constexpr int BKV = 64, LDS = DH + 8, ND = DH / 8;
     extern __shared__ __align__(16) unsigned char fl_smem[];
     bf16 *Ks = reinterpret_cast<bf16 *>(fl_smem); // (BKV, LDS) this block's keys
     bf16 *Vs = Ks + BKV * LDS;                     // (BKV, LDS) its values
@@ -395,72 +540,8 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
         const bf16 *Qb = Qs + buf * BQ * LDS, *dOb = dOs + buf * BQ * LDS;
         const float *lb = ls + buf * BQ, *Db = Ds + buf * BQ;
 
-        // Sᵀ (16, BQ) = K·Qᵀ and dP'ᵀ (16, BQ) = V·dOᵀ for this warp's keys
-        float st[NQ][4], dpt[NQ][4];
-#pragma unroll
-        for (int n = 0; n < NQ; n++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) st[n][e] = dpt[n][e] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < DH / 16; kk++) {
-            uint32_t ka[4], va[4];
-            fl_ldsm(ka, Ks + (krow + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
-            fl_ldsm(va, Vs + (krow + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
-#pragma unroll
-            for (int np = 0; np < NQ / 2; np++) {
-                uint32_t qb[4], ob[4];
-                const int off = (np * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8;
-                fl_ldsm(qb, Qb + off);
-                fl_ldsm(ob, dOb + off);
-                fl_mma(st[2 * np], ka, qb[0], qb[1]);
-                fl_mma(st[2 * np + 1], ka, qb[2], qb[3]);
-                fl_mma(dpt[2 * np], va, ob[0], ob[1]);
-                fl_mma(dpt[2 * np + 1], va, ob[2], ob[3]);
-            }
-        }
-
-        // Pᵀ → P'ᵀ (in st), dSᵀ (in dpt)
-#pragma unroll
-        for (int r = 0; r < 2; r++) {
-            const int j = j0 + krow + g + 8 * r;                // key position in the sequence
-            const float dist0 = (float)(q0 + 2 * q - j);         // i − j for the thread's first column
-#pragma unroll
-            for (int n = 0; n < NQ; n++)
-#pragma unroll
-                for (int c = 0; c < 2; c++) {
-                    const int iq = n * 8 + 2 * q + c; // query within the tile
-                    const float p = fl_exp2(st[n][2 * r + c] * a.sl2 - slope * fabsf(dist0 + (float)(n * 8 + c)) - lb[iq]);
-                    float dp = dpt[n][2 * r + c], pd = p;
-                    if constexpr (DROP) {
-                        const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + q0 + iq);
-                        const float f = cu_drop_factor(a.seed, a.step, a.stream, t * (uint64_t)a.max_seqlen + (uint64_t)j,
-                                                       a.p, a.keep);
-                        pd *= f;
-                        dp *= f;
-                    }
-                    st[n][2 * r + c] = pd;
-                    dpt[n][2 * r + c] = p * (dp - Db[iq]);
-                }
-        }
-
-        // dV += P'ᵀ·dO, dK += dSᵀ·Q (the B operands k-major in shared memory: transposed loads)
-#pragma unroll
-        for (int kk = 0; kk < BQ / 16; kk++) {
-            uint32_t pa[4], sa[4];
-            fl_to_a(pa, st[2 * kk], st[2 * kk + 1]);
-            fl_to_a(sa, dpt[2 * kk], dpt[2 * kk + 1]);
-#pragma unroll
-            for (int dp = 0; dp < DH / 16; dp++) {
-                uint32_t ob[4], qb[4];
-                const int off = (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + dp * 16 + (lane >> 4) * 8;
-                fl_ldsm_t(ob, dOb + off);
-                fl_ldsm_t(qb, Qb + off);
-                fl_mma(dv[2 * dp], pa, ob[0], ob[1]);
-                fl_mma(dv[2 * dp + 1], pa, ob[2], ob[3]);
-                fl_mma(dk[2 * dp], sa, qb[0], qb[1]);
-                fl_mma(dk[2 * dp + 1], sa, qb[2], qb[3]);
-            }
-        }
+        fl_dkv_tile<DH, BQ, DROP>(dk, dv, Ks + krow * LDS, Vs + krow * LDS, Qb, dOb, lb, Db, q0, j0 + krow, slope, h,
+                                  r0, a, nullptr);
         __syncthreads();
     }
 
@@ -505,32 +586,9 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     fl_load_tile<DH, BK>(Vs, V, ld, L);
     fl_commit();
 
-    // D of the block's rows while the tiles load: two threads per row, 16-byte loads of dout and out
-    {
-        const int rr = threadIdx.x >> 1, half = threadIdx.x & 1;
-        float acc = 0.0f;
-        if (i0 + rr < L) {
-            const size_t off = (size_t)(r0 + i0 + rr) * C + (size_t)h * DH + half * (DH / 2);
-            const uint4 *pd = reinterpret_cast<const uint4 *>(dout + off), *po = reinterpret_cast<const uint4 *>(out + off);
-#pragma unroll
-            for (int k = 0; k < DH / 16; k++) {
-                uint4 x = pd[k], y = po[k];
-                const __nv_bfloat162 *xa = reinterpret_cast<const __nv_bfloat162 *>(&x);
-                const __nv_bfloat162 *ya = reinterpret_cast<const __nv_bfloat162 *>(&y);
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    float2 u = __bfloat1622float2(xa[e]), v = __bfloat1622float2(ya[e]);
-                    acc = fmaf(u.x, v.x, acc);
-                    acc = fmaf(u.y, v.y, acc);
-                }
-            }
-        }
-        acc += __shfl_xor_sync(0xffffffffu, acc, 1);
-        if (half == 0) {
-            Dsm[rr] = acc;
-            if (i0 + rr < L) D[(size_t)h * a.T + r0 + i0 + rr] = acc;
-        }
-    }
+    // D of the block's rows while the tiles load (saved for pass 2)
+    fl_rows_dot<DH, FL_THREADS>(Dsm, D + (size_t)h * a.T + r0, dout + (size_t)r0 * C + (size_t)h * DH,
+                                out + (size_t)r0 * C + (size_t)h * DH, i0, L, C);
     __syncthreads();
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, q = lane & 3;
@@ -588,13 +646,13 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
 #pragma unroll
         for (int r = 0; r < 2; r++) {
             const int i = i0 + wrow + g + 8 * r;
-            const float dist0 = (float)(i - j0 - 2 * q);
+            const float sd0 = slope * (float)(i - j0 - 2 * q); // slope·(i − j) for the thread's first column
 #pragma unroll
             for (int n = 0; n < NK; n++)
 #pragma unroll
                 for (int c = 0; c < 2; c++) {
                     const int j = j0 + n * 8 + 2 * q + c;
-                    float p = fl_exp2(s[n][2 * r + c] * a.sl2 - slope * fabsf(dist0 - (float)(n * 8 + c)) - l2[r]);
+                    float p = fl_exp2(fmaf(s[n][2 * r + c], a.sl2, -fabsf(fmaf(-slope, (float)(n * 8 + c), sd0))) - l2[r]);
                     if (tail && j >= L) p = 0.0f;
                     float d = dp[n][2 * r + c];
                     if constexpr (DROP) {
@@ -625,6 +683,94 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
 #pragma unroll
     for (int r = 0; r < 2; r++) {
         const int i = i0 + wrow + g + 8 * r;
+        if (i >= L) continue;
+        bf16 *grow = dqkv + (size_t)(r0 + i) * ld + (size_t)h * DH + 2 * q;
+#pragma unroll
+        for (int d = 0; d < ND; d++) fl_add2(grow + d * 8, a.scale * dq[d][2 * r], a.scale * dq[d][2 * r + 1]);
+    }
+}
+
+// Short sequences (max_seqlen ≤ 128, the MosaicBERT pre-training shape): the whole backward of one
+// (sequence, head) in one block of 8 warps. Each warp owns 16 keys and runs the dK/dV step over the
+// query tiles, leaving dSᵀ (128 × 128 bf16) in shared memory; then each warp owns 16 queries and
+// computes dQ = dS·K from it. 5 products instead of the two passes' 7, one launch, and still no
+// sum across blocks (one block holds the whole sequence).
+template <int DH, int BQ, int MINB, bool DROP>
+__global__ void __launch_bounds__(256, DROP ? 1 : MINB)
+    flash_bwd_short_kernel(bf16 *dqkv, const bf16 *dout, const bf16 *out, const float *lse, const bf16 *qkv,
+                           const fl_args a) {
+    constexpr int NTHR = 256, BL = 128, LDS = DH + 8, LDD = BL + 8, ND = DH / 8;
+    extern __shared__ __align__(16) unsigned char fl_smem[];
+    bf16 *Ks = reinterpret_cast<bf16 *>(fl_smem); // (BL, LDS) the sequence's keys
+    bf16 *Vs = Ks + BL * LDS;                      // (BL, LDS) values
+    bf16 *Qs = Vs + BL * LDS;                      // (BL, LDS) queries
+    bf16 *dOs = Qs + BL * LDS;                     // (BL, LDS) dout rows
+    bf16 *dSs = dOs + BL * LDS;                    // (BL, LDD) dSᵀ: row = key, column = query
+    float *ls = reinterpret_cast<float *>(dSs + BL * LDD); // (BL,) lse·log2 e, +∞ past the sequence
+    float *Ds = ls + BL;                                   // (BL,) D
+    const int h = blockIdx.y, b = blockIdx.z;
+    const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (L <= 0) return;
+    const int C = a.nh * DH;
+    const size_t ld = 3 * (size_t)C;
+    const bf16 *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
+    const bf16 *dO = dout + (size_t)r0 * C + (size_t)h * DH;
+    fl_load_tile<DH, BL, NTHR>(Ks, K, ld, L);
+    fl_load_tile<DH, BL, NTHR>(Vs, V, ld, L);
+    fl_load_tile<DH, BL, NTHR>(Qs, Q, ld, L);
+    fl_load_tile<DH, BL, NTHR>(dOs, dO, C, L);
+    fl_commit();
+    fl_rows_dot<DH, NTHR>(Ds, nullptr, dO, out + (size_t)r0 * C + (size_t)h * DH, 0, L, C);
+    if (threadIdx.x < BL) ls[threadIdx.x] = (int)threadIdx.x < L ? lse[(size_t)h * a.T + r0 + threadIdx.x] * FL_LOG2E : INFINITY;
+    fl_wait<0>();
+    __syncthreads();
+
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, q = lane & 3;
+    const int w16 = warp * 16; // the warp's first key (phase 1) and first query (phase 2)
+    const float slope = fl_slope(a, h);
+    if (w16 < L) { // warp-uniform; warps past the sequence only take part in the barrier
+        float dk[ND][4], dv[ND][4]; // (16, DH) each: the warp's rows of dK/scale and dV
+#pragma unroll
+        for (int d = 0; d < ND; d++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) dk[d][e] = dv[d][e] = 0.0f;
+        for (int q0 = 0; q0 < L; q0 += BQ)
+            fl_dkv_tile<DH, BQ, DROP>(dk, dv, Ks + w16 * LDS, Vs + w16 * LDS, Qs + q0 * LDS, dOs + q0 * LDS, ls + q0,
+                                      Ds + q0, q0, w16, slope, h, r0, a, dSs + w16 * LDD, LDD);
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            const int j = w16 + g + 8 * r;
+            if (j >= L) continue;
+            bf16 *grow = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH + 2 * q;
+#pragma unroll
+            for (int d = 0; d < ND; d++) {
+                fl_add2(grow + C + d * 8, a.scale * dk[d][2 * r], a.scale * dk[d][2 * r + 1]);
+                fl_add2(grow + 2 * C + d * 8, dv[d][2 * r], dv[d][2 * r + 1]);
+            }
+        }
+    }
+    __syncthreads(); // dSᵀ complete
+    if (w16 >= L) return;
+
+    // dQ (16, DH) = dS·K for the warp's queries: A = dS read transposed out of dSᵀ, B = K k-major (transposed)
+    float dq[ND][4];
+#pragma unroll
+    for (int d = 0; d < ND; d++) dq[d][0] = dq[d][1] = dq[d][2] = dq[d][3] = 0.0f;
+    const int nk = (L + 15) / 16; // key blocks that hold a key of the sequence (rows past L of K are zero)
+    for (int kk = 0; kk < nk; kk++) {
+        uint32_t sa[4];
+        fl_ldsm_t(sa, dSs + (kk * 16 + (lane & 7) + ((lane >> 4) & 1) * 8) * LDD + w16 + ((lane >> 3) & 1) * 8);
+#pragma unroll
+        for (int dd = 0; dd < DH / 16; dd++) {
+            uint32_t kb[4];
+            fl_ldsm_t(kb, Ks + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + dd * 16 + (lane >> 4) * 8);
+            fl_mma(dq[2 * dd], sa, kb[0], kb[1]);
+            fl_mma(dq[2 * dd + 1], sa, kb[2], kb[3]);
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        const int i = w16 + g + 8 * r;
         if (i >= L) continue;
         bf16 *grow = dqkv + (size_t)(r0 + i) * ld + (size_t)h * DH + 2 * q;
 #pragma unroll
@@ -697,6 +843,17 @@ static void fl_bwd_launch(bf16 *dqkv, float *D, const bf16 *dout, const bf16 *ou
     CUDA_LAUNCHED();
 }
 
+template <int DH, int BQ, int MINB, bool DROP>
+static void fl_bwd_short_launch(bf16 *dqkv, const bf16 *dout, const bf16 *out, const float *lse, const bf16 *qkv,
+                                int B, const fl_args &a) {
+    const size_t smem = sizeof(bf16) * (size_t)128 * (4 * (DH + 8) + 136) + sizeof(float) * 2 * 128;
+    static bool done;
+    fl_smem_limit(flash_bwd_short_kernel<DH, BQ, MINB, DROP>, smem, &done);
+    flash_bwd_short_kernel<DH, BQ, MINB, DROP><<<dim3(1, (unsigned)a.nh, (unsigned)B), 256, smem>>>(dqkv, dout, out,
+                                                                                                   lse, qkv, a);
+    CUDA_LAUNCHED();
+}
+
 // D scratch (nh·T floats), grown only when a call needs more (one device, one host thread).
 static float *fl_D;
 static size_t fl_D_cap;
@@ -730,10 +887,19 @@ extern "C" void cu_flash_bwd(void *dqkv, const void *dout, const void *out, cons
                              const float *slopes, float p_drop, rng_key key) {
     fl_args a;
     if (!fl_setup(&a, cu_seqlens, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
-    float *D = fl_scratch((size_t)nh * (size_t)T); // (nh, T)
     bf16 *g = (bf16 *)dqkv;
     const bf16 *dO = (const bf16 *)dout, *O = (const bf16 *)out, *x = (const bf16 *)qkv;
     const bool drop = a.p > 0.0f;
+    if (FL_SHORT && max_seqlen <= 128) {
+        if (dh == 32) drop ? fl_bwd_short_launch<32, FL_SHORT32, true>(g, dO, O, lse, x, B, a)
+                           : fl_bwd_short_launch<32, FL_SHORT32, false>(g, dO, O, lse, x, B, a);
+        else if (dh == 64) drop ? fl_bwd_short_launch<64, FL_SHORT64, true>(g, dO, O, lse, x, B, a)
+                                : fl_bwd_short_launch<64, FL_SHORT64, false>(g, dO, O, lse, x, B, a);
+        else drop ? fl_bwd_short_launch<128, FL_SHORT128, true>(g, dO, O, lse, x, B, a)
+                  : fl_bwd_short_launch<128, FL_SHORT128, false>(g, dO, O, lse, x, B, a);
+        return;
+    }
+    float *D = fl_scratch((size_t)nh * (size_t)T); // (nh, T)
     if (dh == 32) drop ? fl_bwd_launch<32, FL_BWD32, true>(g, D, dO, O, lse, x, B, max_seqlen, a)
                        : fl_bwd_launch<32, FL_BWD32, false>(g, D, dO, O, lse, x, B, max_seqlen, a);
     else if (dh == 64) drop ? fl_bwd_launch<64, FL_BWD64, true>(g, D, dO, O, lse, x, B, max_seqlen, a)

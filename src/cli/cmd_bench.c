@@ -69,7 +69,7 @@ int cmd_bench(int argc, char **argv) {
     if (arch != ARCH_MOSAIC && S > c.max_position) c.max_position = S;
     if (arch == ARCH_M2 && S > c.m2_l_max) c.m2_l_max = S; /* M2 hook: the Hyena features cover the row */
     int T = B * S;
-    model_opts mo = {.mlm_head = 1, .max_tokens = T, .max_seqs = B, .inference = !train, .seed = 1};
+    model_opts mo = {.mlm_head = train, .max_tokens = T, .max_seqs = B, .inference = !train, .seed = 1};
     const ops *be = ops_by_name(device);
     if (!be) return cli_fail("bench", "%s", err_msg());
     int cuda = strcmp(device, "cpu") != 0;
@@ -105,7 +105,7 @@ int cmd_bench(int argc, char **argv) {
             optim_clip_grad_norm(be, model_grad_data(m), pt->total, 1.0);
             optim_step(&opt, model_param_data(m), model_grad_data(m), 1.0);
             model_params_changed(m);
-        } else model_forward(m, &batch, TASK_MLM, 0, (uint32_t)s);
+        } else model_forward(m, &batch, TASK_ENCODE, 0, (uint32_t)s);
         if (cuda) be->sumsq(model_param_data(m), 1); /* waits for the device: the step is done */
         double dt = now_s() - t0;
         if (s == 0) continue; /* warm-up */

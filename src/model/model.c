@@ -169,8 +169,14 @@ static void layout_acts(model *m, carver *cv) {
     m->emb_rstd = carve(cv, T);
     m->x0 = carve_act(cv, T * C);
     int m2 = m->cfg.arch == ARCH_M2; /* M2 hook: layer activations and scratch live in m2.c */
+    /* inference keeps no activations for a backward: every layer reuses layer 0's (a layer
+     * reads its input x = the previous y only before it writes its own y) */
     for (int l = 0; l < m->cfg.layers && !m2; l++) {
         layer_acts *a = &m->la[l];
+        if (m->inference && l > 0) {
+            *a = m->la[0];
+            continue;
+        }
         a->qkv = carve_act(cv, T * 3 * C);
         a->att = carve_act(cv, T * C);
         a->lse = carve(cv, nh * T);
@@ -375,6 +381,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
     }
 
     double total = 0;
+    if (task == TASK_ENCODE) return 0.0f;
     if (task == TASK_MLM) {
         int M = b->M;
         CHECK(M <= m->max_tokens, "more MLM rows than tokens");

@@ -27,14 +27,16 @@ typedef struct {
     const int32_t *attn_mask;        /* (T,) M2 hook: 1 = real token, for mean pooling (NULL: all tokens) */
 } model_batch;
 
-typedef enum { TASK_MLM, TASK_CLASSIFY } model_task;
+/* TASK_ENCODE: the encoder alone (model_hidden), no head, no loss (returns 0). */
+typedef enum { TASK_MLM, TASK_CLASSIFY, TASK_ENCODE } model_task;
 
 typedef struct model model;
 
 typedef struct {
     int mlm_head;             /* add the MLM head (cfg->num_labels > 0 adds pooler + classifier) */
     int max_tokens, max_seqs; /* largest batch: tokens and sequences */
-    int inference;            /* forward only: no gradients, no backward buffers */
+    int inference;            /* forward only: no gradients, no backward buffers, and one layer's
+                                 activations reused by every layer */
     uint64_t seed;            /* initialisation and dropout */
 } model_opts;
 

@@ -16,6 +16,7 @@
 // Dropout factors come from the same Philox mapping as cuda_ops.cu's dropout, with
 // the element index ((h·T + t_i)·max_seqlen + j) of ops.h.
 #include "cuda_common.h"
+#include "cuda_flash.h"
 
 #define ATT_MAXH 256 // heads whose ALiBi slopes fit constant memory
 #define FQ 64        // forward / dQ pass: query rows (threads) per block
@@ -253,8 +254,16 @@ static int att_setup(att_args *a, const int32_t *cu, int B, int T, int max_seqle
     return 1;
 }
 
+// bf16 mode: the tensor-core kernel (cuda_flash.cu) for the head sizes it has and up to 64
+// heads; these kernels otherwise.
+static bool use_flash(int nh, int dh) { return CU_BF16 && (dh == 32 || dh == 64 || dh == 128) && nh <= 64; }
+
 void CUX(cu_attention_fwd)(void *out, float *lse, const void *qkv, const int32_t *cu, int B, int T, int max_seqlen,
                            int nh, int dh, const float *slopes, float p_drop, rng_key key) {
+    if (use_flash(nh, dh)) {
+        cu_flash_fwd(out, lse, qkv, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key);
+        return;
+    }
     att_args a;
     if (!att_setup(&a, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
     dim3 grid((unsigned)B, (unsigned)nh, (unsigned)((max_seqlen + FQ - 1) / FQ));
@@ -265,8 +274,12 @@ void CUX(cu_attention_fwd)(void *out, float *lse, const void *qkv, const int32_t
 }
 
 void CUX(cu_attention_bwd)(void *dqkv, const void *dout, const void *out, const float *lse, const void *qkv,
-                      const int32_t *cu, int B, int T, int max_seqlen, int nh, int dh, const float *slopes,
-                      float p_drop, rng_key key) {
+                           const int32_t *cu, int B, int T, int max_seqlen, int nh, int dh, const float *slopes,
+                           float p_drop, rng_key key) {
+    if (use_flash(nh, dh)) {
+        cu_flash_bwd(dqkv, dout, out, lse, qkv, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key);
+        return;
+    }
     att_args a;
     if (!att_setup(&a, cu, B, T, max_seqlen, nh, dh, slopes, p_drop, key)) return;
     float *D = (float *)cu_scratch(SCRATCH_ATT_D, sizeof(float) * (size_t)nh * (size_t)T); // (nh, T) dout·out, pass 1 → 2

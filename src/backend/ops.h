@@ -97,7 +97,9 @@ typedef struct ops {
      * u (N, 2·width) act, out (N, width) act
      * (no parameter is named I: <complex.h>, pulled in by <cblas.h>, defines I) */
     void (*glu_fwd)(void *out, const void *u, int N, int width, float p_drop, rng_key key);
-    /* du += ∂/∂u of the above, given dout = ∂L/∂out (the dropout mask applied first) */
+    /* du = ∂/∂u of the above, given dout = ∂L/∂out (the dropout mask applied first).
+     * The one backward op that OVERWRITES its output: du is the widest activation
+     * gradient (N, 2·width) and has no other contributor, so no zeroing pass is needed. */
     void (*glu_bwd)(void *du, const void *dout, const void *u, int N, int width, float p_drop, rng_key key);
 
     /* ---- dropout -----------------------------------------------------------

@@ -449,7 +449,6 @@ void m2_layer_bwd(m2_ctx *m, int l, const float *P, float *G, void *dy, const vo
     o->act_bwd(m->d2, m->d1, NULL, TC, ACT_NONE);
     o->zero(m->dh, (size_t)T * I * f4);
     o->blockdiag_bwd(m->dh, G + p->wo_w, G + p->wo_b, m->d1, s->h, P + p->wo_w, T, I, C, nb);
-    o->zero(m->dg, (size_t)T * 2 * I * f4);
     o->glu_bwd(m->dg, m->dh, s->g, T, I, p_drop, key);
     o->blockdiag_bwd(m->d2, G + p->gl_w, NULL, m->dg, s->a, P + p->gl_w, T, C, 2 * I, nb);
     /* a = ym·W_outᵀ + b_out: d3 = ∂L/∂ym */

@@ -512,7 +512,6 @@ void model_backward(model *m, const model_batch *b, model_task task) {
         } else {
             o->zero(m->dbig2, sz(T, I) * asz);
             o->matmul_bwd(m->dbig2, G(p->fc2_w), G(p->fc2_b), m->ds, a->h, P(p->fc2_w), T, I, C);
-            o->zero(m->dbig1, sz(T, 2 * I) * asz);
             o->glu_bwd(m->dbig1, m->dbig2, a->hpre, T, I, pd, drop_key(m, l, SITE_FFN));
             o->matmul_bwd(m->dx, G(p->fc1_w), NULL, m->dbig1, a->a, P(p->fc1_w), T, C, 2 * I);
         }

@@ -61,7 +61,7 @@ static float *fl_normal_bf16(size_t n, float std, uint16_t **bits) {
 static float *fl_download_bf16(const void *d, size_t n) {
     uint16_t *u = xmalloc(sizeof(uint16_t) * (n ? n : 1));
     float *f = xmalloc(sizeof(float) * (n ? n : 1));
-    ops_cuda()->download(u, d, sizeof(uint16_t) * n);
+    ops_cuda_f32()->download(u, d, sizeof(uint16_t) * n);
     for (size_t i = 0; i < n; i++) f[i] = bf16_to_f32(u[i]);
     free(u);
     return f;
@@ -75,7 +75,7 @@ static void fl_poison(void *d, size_t n, int f32) {
         h[i] = 0xC0;
         h[i + 1] = 0x7F;
     }
-    ops_cuda()->upload(d, h, bytes);
+    ops_cuda_f32()->upload(d, h, bytes);
     free(h);
 }
 
@@ -103,7 +103,7 @@ static double fl_seq_err(const float *got, const float *ref, const int32_t *cu, 
 }
 
 static void fl_check_case(int dh, int nh, int alibi, float p, const int *lens, int B) {
-    const ops *c = ops_cpu(), *g = ops_cuda();
+    const ops *c = ops_cpu(), *g = ops_cuda_f32();
     int32_t cu[16] = {0};
     int max_seqlen = 0;
     for (int b = 0; b < B; b++) {

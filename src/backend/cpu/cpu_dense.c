@@ -150,13 +150,13 @@ CPU_VEC static void row_glu(float *o, const float *g, const float *v, int I) {
     for (int j = 0; j < I; j++) o[j] = cpu_gelu(g[j]) * v[j];
 }
 
-/* dg += d ⊙ v ⊙ GELU'(g); dv += d ⊙ GELU(g) */
+/* dg = d ⊙ v ⊙ GELU'(g); dv = d ⊙ GELU(g) (overwritten: ops.h) */
 CPU_VEC static void row_glu_bwd(float *dg, float *dv, const float *d, const float *g, const float *v, int I) {
 #pragma omp simd
     for (int j = 0; j < I; j++) {
         float gauss, cdf = cpu_phi(g[j], &gauss);
-        dg[j] += d[j] * v[j] * (cdf + g[j] * (0.39894228040143268f * gauss));
-        dv[j] += d[j] * (g[j] * cdf);
+        dg[j] = d[j] * v[j] * (cdf + g[j] * (0.39894228040143268f * gauss));
+        dv[j] = d[j] * (g[j] * cdf);
     }
 }
 

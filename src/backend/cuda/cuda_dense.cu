@@ -211,7 +211,7 @@ static __global__ void glu_fwd_kernel(act_t *out, const act_t *u, int N, int wid
     out[i] = act_st(h);
 }
 
-// dg += d·v·GELU'(g); dv += d·GELU(g), d = dout·mask
+// dg = d·v·GELU'(g); dv = d·GELU(g), d = dout·mask (overwritten: ops.h)
 static __global__ void glu_bwd_kernel(act_t *du, const act_t *dout, const act_t *u, int N, int width, drop_args dr) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (size_t)N * width) return;
@@ -220,8 +220,8 @@ static __global__ void glu_bwd_kernel(act_t *du, const act_t *dout, const act_t 
     act_t *dg = du + n * 2 * (size_t)width;
     float x = act_ld(g[j]), v = act_ld(g[width + j]), d = act_ld(dout[i]), cdf = cu_phi(x);
     if (dr.p > 0.0f) d = __fmul_rn(d, cu_drop_factor(dr.seed, dr.step, dr.stream, i, dr.p, dr.scale));
-    dg[j] = act_st(act_ld(dg[j]) + d * v * (cdf + x * (0.39894228040143268f * cu_gauss(x))));
-    dg[width + j] = act_st(act_ld(dg[width + j]) + d * (x * cdf));
+    dg[j] = act_st(d * v * (cdf + x * (0.39894228040143268f * cu_gauss(x))));
+    dg[width + j] = act_st(d * (x * cdf));
 }
 
 // The same, ACT_VEC consecutive j per thread with 16-byte loads (width % ACT_VEC == 0).
@@ -249,15 +249,15 @@ static __global__ void glu_bwd_vec_kernel(act_t *du, const act_t *dout, const ac
     const act_t *g = u + n * 2 * (size_t)width;
     act_t *dgp = du + n * 2 * (size_t)width;
     act_vec a = *(const act_vec *)(g + j), b = *(const act_vec *)(g + width + j), d = *(const act_vec *)(dout + i);
-    act_vec dg = *(act_vec *)(dgp + j), dv = *(act_vec *)(dgp + width + j);
+    act_vec dg, dv;
     float f[ACT_VEC];
     if (dr.p > 0.0f) cu_drop_factors(f, dr.seed, dr.step, dr.stream, i, dr.p, dr.scale);
 #pragma unroll
     for (int k = 0; k < ACT_VEC; k++) {
         float x = act_ld(a.x[k]), v = act_ld(b.x[k]), dd = act_ld(d.x[k]), cdf = cu_phi(x);
         if (dr.p > 0.0f) dd = __fmul_rn(dd, f[k]);
-        dg.x[k] = act_st(act_ld(dg.x[k]) + dd * v * (cdf + x * (0.39894228040143268f * cu_gauss(x))));
-        dv.x[k] = act_st(act_ld(dv.x[k]) + dd * (x * cdf));
+        dg.x[k] = act_st(dd * v * (cdf + x * (0.39894228040143268f * cu_gauss(x))));
+        dv.x[k] = act_st(dd * (x * cdf));
     }
     *(act_vec *)(dgp + j) = dg;
     *(act_vec *)(dgp + width + j) = dv;

@@ -49,22 +49,23 @@ typedef __nv_bfloat16 bf16;
 // compiler (__launch_bounds__), i.e. the register cap 65536 / (128·MINB); kernels with dropout
 // always use 2 (their Philox code needs the registers, and their speed is not the goal).
 #ifndef FL_FWD32
-#define FL_FWD32 2, 64, 3 // forward: MT (query rows per warp / 16), BC (keys per tile), MINB
+#define FL_FWD32 2, 64, 3, false // forward: MT (query rows per warp / 16), BC (keys per tile), MINB, Q in registers
 #endif
 #ifndef FL_FWD64
-#define FL_FWD64 2, 64, 3
+#define FL_FWD64 2, 64, 3, false
 #endif
 #ifndef FL_FWD128
-#define FL_FWD128 2, 32, 2 // BC 32 keeps O and S within the registers
+#define FL_FWD128 2, 32, 2, false // BC 32 keeps O and S within the registers
 #endif
 #ifndef FL_BWD32
-#define FL_BWD32 64, 64, 3, 3 // backward: BQ (dK/dV pass query tile), BK (dQ pass key tile), MINB of each
+// backward: MTK (keys per warp / 16) and BQ (query tile) of the dK/dV pass, BK (key tile) of the dQ pass, MINB of each
+#define FL_BWD32 1, 64, 64, 3, 3
 #endif
 #ifndef FL_BWD64
-#define FL_BWD64 64, 64, 3, 3
+#define FL_BWD64 1, 64, 64, 3, 3
 #endif
 #ifndef FL_BWD128
-#define FL_BWD128 32, 32, 2, 3
+#define FL_BWD128 1, 32, 32, 2, 3
 #endif
 // Short-sequence backward (max_seqlen ≤ 128): BQ, MINB; FL_SHORT 0 sends every length to the two passes.
 #ifndef FL_SHORT
@@ -210,8 +211,10 @@ __device__ __forceinline__ void fl_rows_dot(float *Dsm, float *Dg, const bf16 *d
 
 // out (T,C) bf16, lse (nh,T) f32, qkv (T,3C) bf16. Block: BR = 64·MT queries; key tiles of BC.
 // DROP: dropout on (a template flag, so that the p = 0 path has no per-element branch).
-template <int DH, int MT, int BC, int MINB, bool DROP>
-__global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(bf16 *out, float *lse, const bf16 *qkv, const fl_args a) {
+// QREG: keep the warp's Q fragments in registers (fewer shared-memory reads, more registers).
+template <int DH, int MT, int BC, int MINB, bool QREG, bool DROP>
+__global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
+    flash_fwd_kernel(bf16 *out, float *lse, const bf16 *qkv, const fl_args a) {
     constexpr int BR = 64 * MT, LDS = DH + 8, NT = BC / 8, ND = DH / 8;
     extern __shared__ __align__(16) unsigned char fl_smem[];
     bf16 *Qs = reinterpret_cast<bf16 *>(fl_smem); // (BR, LDS) query tile
@@ -242,6 +245,7 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
         m[mt][0] = m[mt][1] = -INFINITY;
         l[mt][0] = l[mt][1] = 0.0f;
     }
+    uint32_t qreg[QREG ? MT : 1][QREG ? DH / 16 : 1][4]; // (16·MT, DH) the warp's Q as A fragments (QREG only)
 
     for (int kt = 0; kt < ntile; kt++) {
         const int buf = kt & 1, j0 = kt * BC;
@@ -254,6 +258,14 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
         fl_wait<1>();
         __syncthreads();
         const bf16 *Kb = Ks + buf * BC * LDS, *Vb = Vs + buf * BC * LDS;
+        if constexpr (QREG) {
+            if (kt == 0)
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                    for (int kk = 0; kk < DH / 16; kk++)
+                        fl_ldsm(qreg[mt][kk], Qs + (wrow + mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
+        }
 
         // S (16·MT, BC) = Q·Kᵀ for this warp's rows
         float s[MT][NT][4];
@@ -265,8 +277,14 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
         for (int kk = 0; kk < DH / 16; kk++) {
             uint32_t qa[MT][4];
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++)
-                fl_ldsm(qa[mt], Qs + (wrow + mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
+            for (int mt = 0; mt < MT; mt++) {
+                if constexpr (QREG) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) qa[mt][e] = qreg[mt][kk][e];
+                } else {
+                    fl_ldsm(qa[mt], Qs + (wrow + mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
+                }
+            }
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t kb[4]; // key rows np·16 … +15, dims kk·16 … +15: B of n-tiles 2np, 2np+1
@@ -390,103 +408,129 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB) flash_fwd_kernel(
 
 // ---- backward ---------------------------------------------------------------------------
 
-// One query tile against a warp's 16 keys (the dK/dV step, FlashAttention-2 backward):
-//   Sᵀ = K·Qᵀ, dP'ᵀ = V·dOᵀ (16, BQ); Pᵀ = exp(Sᵀ − lse); dSᵀ = Pᵀ ⊙ (dP'ᵀ ⊙ mask/(1 − p) − D);
+// One query tile against a warp's 16·MTK keys (the dK/dV step, FlashAttention-2 backward):
+//   Sᵀ = K·Qᵀ, dP'ᵀ = V·dOᵀ (16·MTK, BQ); Pᵀ = exp(Sᵀ − lse); dSᵀ = Pᵀ ⊙ (dP'ᵀ ⊙ mask/(1 − p) − D);
 //   dV += P'ᵀ·dO, dK += dSᵀ·Q (dK without the 1/√dh; the caller scales once).
-// Kw, Vw (16, LDS) the warp's key/value rows; Qb, dOb (BQ, LDS) the query tile (queries q0 …); lb, Db (BQ,)
-// its lse·log2 e (+∞ past the sequence) and D; jw the key position of the warp's first row. When dSw is not
-// null, dSᵀ (bf16, the values the dK product uses) is also stored there: (16, ldds), columns q0 ….
-template <int DH, int BQ, bool DROP>
-__device__ __forceinline__ void fl_dkv_tile(float (&dk)[DH / 8][4], float (&dv)[DH / 8][4], const bf16 *Kw,
-                                            const bf16 *Vw, const bf16 *Qb, const bf16 *dOb, const float *lb,
-                                            const float *Db, int q0, int jw, float slope, int h, int r0,
-                                            const fl_args &a, bf16 *dSw, int ldds = 0) {
+// Kw, Vw (16·MTK, LDS) the warp's key/value rows; Qb, dOb (BQ, LDS) the query tile (queries q0 …); lb, Db
+// (BQ,) its lse·log2 e (+∞ past the sequence) and D; jw the key position of the warp's first row. Each Q/dO
+// fragment read from shared memory feeds MTK products. When dSw is not null, dSᵀ (bf16, the values the dK
+// product uses) is also stored there: (16·MTK, ldds), columns q0 ….
+template <int DH, int BQ, int MTK, bool DROP>
+__device__ __forceinline__ void fl_dkv_tile(float (&dk)[MTK][DH / 8][4], float (&dv)[MTK][DH / 8][4],
+                                            const bf16 *Kw, const bf16 *Vw, const bf16 *Qb, const bf16 *dOb,
+                                            const float *lb, const float *Db, int q0, int jw, float slope, int h,
+                                            int r0, const fl_args &a, bf16 *dSw, int ldds = 0) {
     constexpr int LDS = DH + 8, NQ = BQ / 8;
     const int lane = threadIdx.x % 32, g = lane >> 2, q = lane & 3;
-    // Sᵀ (16, BQ) = K·Qᵀ and dP'ᵀ (16, BQ) = V·dOᵀ for this warp's keys
-    float st[NQ][4], dpt[NQ][4];
+    // Sᵀ (16·MTK, BQ) = K·Qᵀ and dP'ᵀ (16·MTK, BQ) = V·dOᵀ for this warp's keys
+    float st[MTK][NQ][4], dpt[MTK][NQ][4];
 #pragma unroll
-    for (int n = 0; n < NQ; n++)
+    for (int mt = 0; mt < MTK; mt++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) st[n][e] = dpt[n][e] = 0.0f;
+        for (int n = 0; n < NQ; n++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) st[mt][n][e] = dpt[mt][n][e] = 0.0f;
 #pragma unroll
     for (int kk = 0; kk < DH / 16; kk++) {
-        uint32_t ka[4], va[4];
-        fl_ldsm(ka, Kw + (lane & 15) * LDS + kk * 16 + (lane >> 4) * 8);
-        fl_ldsm(va, Vw + (lane & 15) * LDS + kk * 16 + (lane >> 4) * 8);
+        uint32_t ka[MTK][4], va[MTK][4];
+#pragma unroll
+        for (int mt = 0; mt < MTK; mt++) {
+            fl_ldsm(ka[mt], Kw + (mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
+            fl_ldsm(va[mt], Vw + (mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
+        }
 #pragma unroll
         for (int np = 0; np < NQ / 2; np++) {
             uint32_t qb[4], ob[4];
             const int off = (np * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8;
             fl_ldsm(qb, Qb + off);
             fl_ldsm(ob, dOb + off);
-            fl_mma(st[2 * np], ka, qb[0], qb[1]);
-            fl_mma(st[2 * np + 1], ka, qb[2], qb[3]);
-            fl_mma(dpt[2 * np], va, ob[0], ob[1]);
-            fl_mma(dpt[2 * np + 1], va, ob[2], ob[3]);
+#pragma unroll
+            for (int mt = 0; mt < MTK; mt++) {
+                fl_mma(st[mt][2 * np], ka[mt], qb[0], qb[1]);
+                fl_mma(st[mt][2 * np + 1], ka[mt], qb[2], qb[3]);
+                fl_mma(dpt[mt][2 * np], va[mt], ob[0], ob[1]);
+                fl_mma(dpt[mt][2 * np + 1], va[mt], ob[2], ob[3]);
+            }
         }
     }
 
-    // Pᵀ → P'ᵀ (in st), dSᵀ (in dpt)
+    // Pᵀ → P'ᵀ (in st), dSᵀ (in dpt); lse and D of the thread's two query columns read as pairs
+    float sdb[MTK][2]; // slope·(i − j) for the thread's first column of each row
 #pragma unroll
-    for (int r = 0; r < 2; r++) {
-        const int j = jw + g + 8 * r;                       // key position in the sequence
-        const float sd0 = slope * (float)(q0 + 2 * q - j); // slope·(i − j) for the thread's first column
+    for (int mt = 0; mt < MTK; mt++)
 #pragma unroll
-        for (int n = 0; n < NQ; n++)
+        for (int r = 0; r < 2; r++) sdb[mt][r] = slope * (float)(q0 + 2 * q - (jw + mt * 16 + g + 8 * r));
 #pragma unroll
-            for (int c = 0; c < 2; c++) {
-                const int iq = n * 8 + 2 * q + c; // query within the tile
-                const float p =
-                    fl_exp2(fmaf(st[n][2 * r + c], a.sl2, -fabsf(fmaf(slope, (float)(n * 8 + c), sd0))) - lb[iq]);
-                float dp = dpt[n][2 * r + c], pd = p;
-                if constexpr (DROP) {
-                    const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + q0 + iq);
-                    const float f = cu_drop_factor(a.seed, a.step, a.stream, t * (uint64_t)a.max_seqlen + (uint64_t)j,
-                                                   a.p, a.keep);
-                    pd *= f;
-                    dp *= f;
+    for (int n = 0; n < NQ; n++) {
+        const float2 l2 = *reinterpret_cast<const float2 *>(lb + n * 8 + 2 * q);
+        const float2 d2 = *reinterpret_cast<const float2 *>(Db + n * 8 + 2 * q);
+#pragma unroll
+        for (int mt = 0; mt < MTK; mt++)
+#pragma unroll
+            for (int r = 0; r < 2; r++) {
+                const int j = jw + mt * 16 + g + 8 * r; // key position in the sequence
+#pragma unroll
+                for (int c = 0; c < 2; c++) {
+                    const float p =
+                        fl_exp2(fmaf(st[mt][n][2 * r + c], a.sl2, -fabsf(fmaf(slope, (float)(n * 8 + c), sdb[mt][r]))) -
+                                (c ? l2.y : l2.x));
+                    float dp = dpt[mt][n][2 * r + c], pd = p;
+                    if constexpr (DROP) {
+                        const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + q0 + n * 8 + 2 * q + c);
+                        const float f = cu_drop_factor(a.seed, a.step, a.stream,
+                                                       t * (uint64_t)a.max_seqlen + (uint64_t)j, a.p, a.keep);
+                        pd *= f;
+                        dp *= f;
+                    }
+                    st[mt][n][2 * r + c] = pd;
+                    dpt[mt][n][2 * r + c] = p * (dp - (c ? d2.y : d2.x));
                 }
-                st[n][2 * r + c] = pd;
-                dpt[n][2 * r + c] = p * (dp - Db[iq]);
             }
     }
     if (dSw) {
 #pragma unroll
-        for (int r = 0; r < 2; r++)
+        for (int mt = 0; mt < MTK; mt++)
 #pragma unroll
-            for (int n = 0; n < NQ; n++)
-                *reinterpret_cast<uint32_t *>(dSw + (g + 8 * r) * ldds + q0 + n * 8 + 2 * q) =
-                    fl_pack(dpt[n][2 * r], dpt[n][2 * r + 1]);
+            for (int r = 0; r < 2; r++)
+#pragma unroll
+                for (int n = 0; n < NQ; n++)
+                    *reinterpret_cast<uint32_t *>(dSw + (mt * 16 + g + 8 * r) * ldds + q0 + n * 8 + 2 * q) =
+                        fl_pack(dpt[mt][n][2 * r], dpt[mt][n][2 * r + 1]);
     }
 
     // dV += P'ᵀ·dO, dK += dSᵀ·Q (the B operands k-major in shared memory: transposed loads)
 #pragma unroll
     for (int kk = 0; kk < BQ / 16; kk++) {
-        uint32_t pa[4], sa[4];
-        fl_to_a(pa, st[2 * kk], st[2 * kk + 1]);
-        fl_to_a(sa, dpt[2 * kk], dpt[2 * kk + 1]);
+        uint32_t pa[MTK][4], sa[MTK][4];
+#pragma unroll
+        for (int mt = 0; mt < MTK; mt++) {
+            fl_to_a(pa[mt], st[mt][2 * kk], st[mt][2 * kk + 1]);
+            fl_to_a(sa[mt], dpt[mt][2 * kk], dpt[mt][2 * kk + 1]);
+        }
 #pragma unroll
         for (int dp = 0; dp < DH / 16; dp++) {
             uint32_t ob[4], qb[4];
             const int off = (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + dp * 16 + (lane >> 4) * 8;
             fl_ldsm_t(ob, dOb + off);
             fl_ldsm_t(qb, Qb + off);
-            fl_mma(dv[2 * dp], pa, ob[0], ob[1]);
-            fl_mma(dv[2 * dp + 1], pa, ob[2], ob[3]);
-            fl_mma(dk[2 * dp], sa, qb[0], qb[1]);
-            fl_mma(dk[2 * dp + 1], sa, qb[2], qb[3]);
+#pragma unroll
+            for (int mt = 0; mt < MTK; mt++) {
+                fl_mma(dv[mt][2 * dp], pa[mt], ob[0], ob[1]);
+                fl_mma(dv[mt][2 * dp + 1], pa[mt], ob[2], ob[3]);
+                fl_mma(dk[mt][2 * dp], sa[mt], qb[0], qb[1]);
+                fl_mma(dk[mt][2 * dp + 1], sa[mt], qb[2], qb[3]);
+            }
         }
     }
 }
 
-// Pass 2: dK, dV for 64 keys per block (16 per warp), query tiles of BQ in order.
+// Pass 2: dK, dV for BKV = 64·MTK keys per block (16·MTK per warp), query tiles of BQ in order.
 // dqkv (T,3C) bf16 +=; dout (T,C) bf16; lse, D (nh,T) f32 (D from pass 1); qkv (T,3C) bf16.
-template <int DH, int BQ, int MINB, bool DROP>
+template <int DH, int MTK, int BQ, int MINB, bool DROP>
 __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     flash_bwd_dkv_kernel(bf16 *dqkv, const bf16 *dout, const float *lse, const float *D, const bf16 *qkv,
                          const fl_args a) {
-    constexpr int BKV = 64, LDS = DH + 8, ND = DH / 8;
+    constexpr int BKV = 64 * MTK, LDS = DH + 8, ND = DH / 8;
     extern __shared__ __align__(16) unsigned char fl_smem[];
     bf16 *Ks = reinterpret_cast<bf16 *>(fl_smem); // (BKV, LDS) this block's keys
     bf16 *Vs = Ks + BKV * LDS;                     // (BKV, LDS) its values
@@ -515,13 +559,15 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     }
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, q = lane & 3;
-    const int krow = warp * 16; // first key row of this warp in the block
+    const int krow = warp * 16 * MTK; // first key row of this warp in the block
     const float slope = fl_slope(a, h);
-    float dk[ND][4], dv[ND][4]; // (16, DH) each: this warp's rows of dK/scale and dV
+    float dk[MTK][ND][4], dv[MTK][ND][4]; // (16·MTK, DH) each: this warp's rows of dK/scale and dV
 #pragma unroll
-    for (int d = 0; d < ND; d++)
+    for (int mt = 0; mt < MTK; mt++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) dk[d][e] = dv[d][e] = 0.0f;
+        for (int d = 0; d < ND; d++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) dk[mt][d][e] = dv[mt][d][e] = 0.0f;
 
     for (int qt = 0; qt < ntile; qt++) {
         const int buf = qt & 1, q0 = qt * BQ;
@@ -540,22 +586,24 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
         const bf16 *Qb = Qs + buf * BQ * LDS, *dOb = dOs + buf * BQ * LDS;
         const float *lb = ls + buf * BQ, *Db = Ds + buf * BQ;
 
-        fl_dkv_tile<DH, BQ, DROP>(dk, dv, Ks + krow * LDS, Vs + krow * LDS, Qb, dOb, lb, Db, q0, j0 + krow, slope, h,
-                                  r0, a, nullptr);
+        fl_dkv_tile<DH, BQ, MTK, DROP>(dk, dv, Ks + krow * LDS, Vs + krow * LDS, Qb, dOb, lb, Db, q0, j0 + krow, slope,
+                                       h, r0, a, nullptr);
         __syncthreads();
     }
 
 #pragma unroll
-    for (int r = 0; r < 2; r++) {
-        const int j = j0 + krow + g + 8 * r;
-        if (j >= L) continue;
-        bf16 *grow = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH + 2 * q;
+    for (int mt = 0; mt < MTK; mt++)
 #pragma unroll
-        for (int d = 0; d < ND; d++) {
-            fl_add2(grow + C + d * 8, a.scale * dk[d][2 * r], a.scale * dk[d][2 * r + 1]);
-            fl_add2(grow + 2 * C + d * 8, dv[d][2 * r], dv[d][2 * r + 1]);
+        for (int r = 0; r < 2; r++) {
+            const int j = j0 + krow + mt * 16 + g + 8 * r;
+            if (j >= L) continue;
+            bf16 *grow = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH + 2 * q;
+#pragma unroll
+            for (int d = 0; d < ND; d++) {
+                fl_add2(grow + C + d * 8, a.scale * dk[mt][d][2 * r], a.scale * dk[mt][d][2 * r + 1]);
+                fl_add2(grow + 2 * C + d * 8, dv[mt][d][2 * r], dv[mt][d][2 * r + 1]);
+            }
         }
-    }
 }
 
 // Pass 1: dQ for 64 queries per block (16 per warp), key tiles of BK in order. Also computes
@@ -729,13 +777,13 @@ __global__ void __launch_bounds__(256, DROP ? 1 : MINB)
     const int w16 = warp * 16; // the warp's first key (phase 1) and first query (phase 2)
     const float slope = fl_slope(a, h);
     if (w16 < L) { // warp-uniform; warps past the sequence only take part in the barrier
-        float dk[ND][4], dv[ND][4]; // (16, DH) each: the warp's rows of dK/scale and dV
+        float dk[1][ND][4], dv[1][ND][4]; // (16, DH) each: the warp's rows of dK/scale and dV
 #pragma unroll
         for (int d = 0; d < ND; d++)
 #pragma unroll
-            for (int e = 0; e < 4; e++) dk[d][e] = dv[d][e] = 0.0f;
+            for (int e = 0; e < 4; e++) dk[0][d][e] = dv[0][d][e] = 0.0f;
         for (int q0 = 0; q0 < L; q0 += BQ)
-            fl_dkv_tile<DH, BQ, DROP>(dk, dv, Ks + w16 * LDS, Vs + w16 * LDS, Qs + q0 * LDS, dOs + q0 * LDS, ls + q0,
+            fl_dkv_tile<DH, BQ, 1, DROP>(dk, dv, Ks + w16 * LDS, Vs + w16 * LDS, Qs + q0 * LDS, dOs + q0 * LDS, ls + q0,
                                       Ds + q0, q0, w16, slope, h, r0, a, dSs + w16 * LDD, LDD);
 #pragma unroll
         for (int r = 0; r < 2; r++) {
@@ -744,8 +792,8 @@ __global__ void __launch_bounds__(256, DROP ? 1 : MINB)
             bf16 *grow = dqkv + (size_t)(r0 + j) * ld + (size_t)h * DH + 2 * q;
 #pragma unroll
             for (int d = 0; d < ND; d++) {
-                fl_add2(grow + C + d * 8, a.scale * dk[d][2 * r], a.scale * dk[d][2 * r + 1]);
-                fl_add2(grow + 2 * C + d * 8, dv[d][2 * r], dv[d][2 * r + 1]);
+                fl_add2(grow + C + d * 8, a.scale * dk[0][d][2 * r], a.scale * dk[0][d][2 * r + 1]);
+                fl_add2(grow + 2 * C + d * 8, dv[0][d][2 * r], dv[0][d][2 * r + 1]);
             }
         }
     }
@@ -816,30 +864,32 @@ template <typename Kern> static void fl_smem_limit(Kern kernel, size_t bytes, bo
     *done = true;
 }
 
-template <int DH, int MT, int BC, int MINB, bool DROP>
+template <int DH, int MT, int BC, int MINB, bool QREG, bool DROP>
 static void fl_fwd_launch(bf16 *out, float *lse, const bf16 *qkv, int B, int max_seqlen, const fl_args &a) {
     constexpr int BR = 64 * MT;
     const size_t smem = sizeof(bf16) * (size_t)(BR + 4 * BC) * (DH + 8);
     static bool done;
-    fl_smem_limit(flash_fwd_kernel<DH, MT, BC, MINB, DROP>, smem, &done);
+    fl_smem_limit(flash_fwd_kernel<DH, MT, BC, MINB, QREG, DROP>, smem, &done);
     dim3 grid((unsigned)((max_seqlen + BR - 1) / BR), (unsigned)a.nh, (unsigned)B);
-    flash_fwd_kernel<DH, MT, BC, MINB, DROP><<<grid, FL_THREADS, smem>>>(out, lse, qkv, a);
+    flash_fwd_kernel<DH, MT, BC, MINB, QREG, DROP><<<grid, FL_THREADS, smem>>>(out, lse, qkv, a);
     CUDA_LAUNCHED();
 }
 
 // Pass 1 (dQ, D) then pass 2 (dK, dV, reading D).
-template <int DH, int BQ, int BK, int MINB_KV, int MINB_Q, bool DROP>
+template <int DH, int MTK, int BQ, int BK, int MINB_KV, int MINB_Q, bool DROP>
 static void fl_bwd_launch(bf16 *dqkv, float *D, const bf16 *dout, const bf16 *out, const float *lse, const bf16 *qkv,
                           int B, int max_seqlen, const fl_args &a) {
+    constexpr int BKV = 64 * MTK;
     const size_t smem_q = sizeof(bf16) * (size_t)(2 * 64 + 4 * BK) * (DH + 8) + sizeof(float) * 64;
-    const size_t smem_kv = sizeof(bf16) * (size_t)(2 * 64 + 4 * BQ) * (DH + 8) + sizeof(float) * 4 * BQ;
+    const size_t smem_kv = sizeof(bf16) * (size_t)(2 * BKV + 4 * BQ) * (DH + 8) + sizeof(float) * 4 * BQ;
     static bool done_q, done_kv;
     fl_smem_limit(flash_bwd_dq_kernel<DH, BK, MINB_Q, DROP>, smem_q, &done_q);
-    fl_smem_limit(flash_bwd_dkv_kernel<DH, BQ, MINB_KV, DROP>, smem_kv, &done_kv);
-    dim3 grid((unsigned)((max_seqlen + 63) / 64), (unsigned)a.nh, (unsigned)B);
-    flash_bwd_dq_kernel<DH, BK, MINB_Q, DROP><<<grid, FL_THREADS, smem_q>>>(dqkv, D, dout, out, lse, qkv, a);
+    fl_smem_limit(flash_bwd_dkv_kernel<DH, MTK, BQ, MINB_KV, DROP>, smem_kv, &done_kv);
+    dim3 gq((unsigned)((max_seqlen + 63) / 64), (unsigned)a.nh, (unsigned)B);
+    dim3 gkv((unsigned)((max_seqlen + BKV - 1) / BKV), (unsigned)a.nh, (unsigned)B);
+    flash_bwd_dq_kernel<DH, BK, MINB_Q, DROP><<<gq, FL_THREADS, smem_q>>>(dqkv, D, dout, out, lse, qkv, a);
     CUDA_LAUNCHED();
-    flash_bwd_dkv_kernel<DH, BQ, MINB_KV, DROP><<<grid, FL_THREADS, smem_kv>>>(dqkv, dout, lse, D, qkv, a);
+    flash_bwd_dkv_kernel<DH, MTK, BQ, MINB_KV, DROP><<<gkv, FL_THREADS, smem_kv>>>(dqkv, dout, lse, D, qkv, a);
     CUDA_LAUNCHED();
 }
 

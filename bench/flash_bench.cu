@@ -75,7 +75,8 @@ int main(int argc, char **argv) {
             cudaEvent_t e0, e1;
             CUDA_CHECK(cudaEventCreate(&e0));
             CUDA_CHECK(cudaEventCreate(&e1));
-            float *tf = (float *)malloc(sizeof(float) * (size_t)reps), *tb = (float *)malloc(sizeof(float) * (size_t)reps);
+            float *tf = (float *)malloc(sizeof(float) * (size_t)reps); // (reps,) forward times, ms
+            float *tb = (float *)malloc(sizeof(float) * (size_t)reps); // (reps,) backward times, ms
             for (int it = -3; it < reps; it++) {
                 CUDA_CHECK(cudaEventRecord(e0));
                 cu_flash_fwd(out, lse, qkv, cu, B, T, L, nh, dh, sl, 0.0f, key);

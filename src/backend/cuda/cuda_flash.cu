@@ -15,16 +15,23 @@
 // the score scale and the ALiBi slope, so each probability is one ex2), and
 // writes out and lse = log Σ_j exp(s_ij).
 // Backward, deterministic (every output element is written by one thread, no float
-// atomics), both passes recomputing P = exp(s − lse) from the saved lse:
+// atomics, fixed summation orders), recomputing P = exp(s − lse) from the saved lse.
+// Two passes, so that no sum crosses blocks:
 //   1. dQ: a block owns 64 queries, first computes D_i = dout_i·out_i for them (fp32,
-//      saved in a cached scratch buffer), then walks the key tiles: dQ += dS·K;
-//   2. dK, dV: a block owns 64 keys, walks the query tiles; the warp computes Sᵀ
+//      saved in a scratch buffer), then walks the key tiles: dQ += dS·K;
+//   2. dK, dV: a block owns 64·MTK keys, walks the query tiles; the warp computes Sᵀ
 //      (keys × queries) so that Pᵀ and dSᵀ are already the A operand of
 //      dV += P'ᵀ·dO and dK += dSᵀ·Q.
+// When max_seqlen ≤ 128 (MosaicBERT pre-training) one block of 8 warps holds a whole
+// (sequence, head) instead: the dK/dV step leaves dSᵀ in shared memory and dQ = dS·K
+// is read from it (5 products instead of 7, one launch, no scratch).
 // dS = P ⊙ (dP' ⊙ mask/(1 − p) − D) as in cpu_attention.c. Dropout factors come from
 // cu_drop_factor (cuda_common.h), element index ((h·T + t_i)·max_seqlen + j): the
 // same keep mask as the CPU op, element by element (slow; dropout is a template flag,
 // so the p = 0 kernels carry none of it).
+// Scratch: the two-pass backward keeps D (nh·T floats) in a buffer that grows on demand
+// (cudaMalloc only then): under graph capture, run the largest shape once before
+// capturing. One device, one host thread.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16, lane = 4·g + q): A (16×16) regs
 // {(g, 2q..2q+1), (g+8, 2q..), (g, 2q+8..), (g+8, 2q+8..)}, B (16×8) regs
@@ -44,21 +51,22 @@ typedef __nv_bfloat16 bf16;
 #define FL_LOG2E 1.4426950408889634f
 #define FL_LN2 0.6931471805599453f
 
-// Tile shapes per head dim (tuning knobs, overridable with -D for bench/flash_bench.cu; the
-// defaults are the fastest measured, bench/NOTES.md). MINB: blocks per SM asked of the
+// Tile shapes per head dim: tuning knobs, overridable with -D (bench/flash_bench.cu builds the
+// variants); the defaults were the fastest variants measured on an H100. MINB: blocks per SM asked of the
 // compiler (__launch_bounds__), i.e. the register cap 65536 / (128·MINB); kernels with dropout
 // always use 2 (their Philox code needs the registers, and their speed is not the goal).
 #ifndef FL_FWD32
-#define FL_FWD32 2, 64, 3, false // forward: MT (query rows per warp / 16), BC (keys per tile), MINB, Q in registers
+#define FL_FWD32 2, 64, 3 // forward: MT (query rows per warp / 16), BC (keys per tile), MINB
 #endif
 #ifndef FL_FWD64
-#define FL_FWD64 2, 64, 3, false
+#define FL_FWD64 2, 64, 3
 #endif
 #ifndef FL_FWD128
-#define FL_FWD128 2, 32, 2, false // BC 32 keeps O and S within the registers
+#define FL_FWD128 2, 32, 2 // BC 32 keeps O and S within the registers
 #endif
 #ifndef FL_BWD32
-// backward: MTK (keys per warp / 16) and BQ (query tile) of the dK/dV pass, BK (key tile) of the dQ pass, MINB of each
+// backward: MTK (keys per warp / 16) and BQ (query tile) of the dK/dV pass, BK (key tile) of
+// the dQ pass, MINB of each
 #define FL_BWD32 1, 64, 64, 3, 3
 #endif
 #ifndef FL_BWD64
@@ -141,7 +149,9 @@ __device__ __forceinline__ void fl_cp16(bf16 *s, const bf16 *g, bool valid) {
 }
 __device__ __forceinline__ void fl_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 // Wait until at most N committed groups are still in flight.
-template <int N> __device__ __forceinline__ void fl_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+template <int N> __device__ __forceinline__ void fl_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
 
 // Rows r < nvalid of the (ROWS, DH) tile at g (row stride ld) into s (ROWS, DH+8); the other rows zeroed
 // (so padding keys and queries contribute exact zeros, never stale or NaN values).
@@ -211,8 +221,7 @@ __device__ __forceinline__ void fl_rows_dot(float *Dsm, float *Dg, const bf16 *d
 
 // out (T,C) bf16, lse (nh,T) f32, qkv (T,3C) bf16. Block: BR = 64·MT queries; key tiles of BC.
 // DROP: dropout on (a template flag, so that the p = 0 path has no per-element branch).
-// QREG: keep the warp's Q fragments in registers (fewer shared-memory reads, more registers).
-template <int DH, int MT, int BC, int MINB, bool QREG, bool DROP>
+template <int DH, int MT, int BC, int MINB, bool DROP>
 __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     flash_fwd_kernel(bf16 *out, float *lse, const bf16 *qkv, const fl_args a) {
     constexpr int BR = 64 * MT, LDS = DH + 8, NT = BC / 8, ND = DH / 8;
@@ -222,6 +231,7 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     bf16 *Vs = Ks + 2 * BC * LDS;                  // (2, BC, LDS) value tiles
     const int h = blockIdx.y, b = blockIdx.z, i0 = blockIdx.x * BR;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (L > a.max_seqlen) __trap(); // a caller bug (the grid covers max_seqlen): fail loudly
     if (i0 >= L) return; // the sequence is shorter than this tile: uniform over the block
     const int C = a.nh * DH;
     const size_t ld = 3 * (size_t)C;
@@ -234,10 +244,10 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     fl_commit();
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, q = lane & 3;
-    const int wrow = warp * 16 * MT;              // first query row of this warp in the tile
+    const int wrow = warp * 16 * MT; // first query row of this warp in the tile
     const float slope = fl_slope(a, h);
-    float o[MT][ND][4];                           // (16·MT, DH) output accumulator of the warp
-    float m[MT][2], l[MT][2];                     // running max (base 2) and this thread's partial Σ
+    float o[MT][ND][4];       // (16·MT, DH) output accumulator of the warp
+    float m[MT][2], l[MT][2]; // running max (base 2) and this thread's partial Σ, per row
 #pragma unroll
     for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
@@ -245,7 +255,6 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
         m[mt][0] = m[mt][1] = -INFINITY;
         l[mt][0] = l[mt][1] = 0.0f;
     }
-    uint32_t qreg[QREG ? MT : 1][QREG ? DH / 16 : 1][4]; // (16·MT, DH) the warp's Q as A fragments (QREG only)
 
     for (int kt = 0; kt < ntile; kt++) {
         const int buf = kt & 1, j0 = kt * BC;
@@ -258,14 +267,6 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
         fl_wait<1>();
         __syncthreads();
         const bf16 *Kb = Ks + buf * BC * LDS, *Vb = Vs + buf * BC * LDS;
-        if constexpr (QREG) {
-            if (kt == 0)
-#pragma unroll
-                for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-                    for (int kk = 0; kk < DH / 16; kk++)
-                        fl_ldsm(qreg[mt][kk], Qs + (wrow + mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
-        }
 
         // S (16·MT, BC) = Q·Kᵀ for this warp's rows
         float s[MT][NT][4];
@@ -277,14 +278,8 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
         for (int kk = 0; kk < DH / 16; kk++) {
             uint32_t qa[MT][4];
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++) {
-                if constexpr (QREG) {
-#pragma unroll
-                    for (int e = 0; e < 4; e++) qa[mt][e] = qreg[mt][kk][e];
-                } else {
-                    fl_ldsm(qa[mt], Qs + (wrow + mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
-                }
-            }
+            for (int mt = 0; mt < MT; mt++)
+                fl_ldsm(qa[mt], Qs + (wrow + mt * 16 + (lane & 15)) * LDS + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t kb[4]; // key rows np·16 … +15, dims kk·16 … +15: B of n-tiles 2np, 2np+1
@@ -303,15 +298,16 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
         for (int mt = 0; mt < MT; mt++)
 #pragma unroll
             for (int r = 0; r < 2; r++) {
-                const int i = i0 + wrow + mt * 16 + g + 8 * r;             // query position in the sequence
-                const float sd0 = slope * (float)(i - j0 - 2 * q);         // slope·(i − j), thread's first column
-                float mx0 = m[mt][r], mx1 = -INFINITY;                      // two chains: shorter dependency
+                const int i = i0 + wrow + mt * 16 + g + 8 * r;     // query position in the sequence
+                const float sd0 = slope * (float)(i - j0 - 2 * q); // slope·(i − j), thread's first column
+                float mx0 = m[mt][r], mx1 = -INFINITY;              // two chains: shorter dependency
 #pragma unroll
                 for (int n = 0; n < NT; n++)
 #pragma unroll
                     for (int c = 0; c < 2; c++) {
                         // s·scale − slope·|i − j|, base 2; slope·|i − j| = |slope·(i − j0 − 2q) − slope·(8n + c)|
-                        const float v = fmaf(s[mt][n][2 * r + c], a.sl2, -fabsf(fmaf(-slope, (float)(n * 8 + c), sd0)));
+                        const float v =
+                            fmaf(s[mt][n][2 * r + c], a.sl2, -fabsf(fmaf(-slope, (float)(n * 8 + c), sd0)));
                         s[mt][n][2 * r + c] = v;
                         if (c == 0) mx0 = fmaxf(mx0, v);
                         else mx1 = fmaxf(mx1, v);
@@ -471,9 +467,8 @@ __device__ __forceinline__ void fl_dkv_tile(float (&dk)[MTK][DH / 8][4], float (
                 const int j = jw + mt * 16 + g + 8 * r; // key position in the sequence
 #pragma unroll
                 for (int c = 0; c < 2; c++) {
-                    const float p =
-                        fl_exp2(fmaf(st[mt][n][2 * r + c], a.sl2, -fabsf(fmaf(slope, (float)(n * 8 + c), sdb[mt][r]))) -
-                                (c ? l2.y : l2.x));
+                    const float alibi = fabsf(fmaf(slope, (float)(n * 8 + c), sdb[mt][r])); // slope·|i − j|
+                    const float p = fl_exp2(fmaf(st[mt][n][2 * r + c], a.sl2, -alibi) - (c ? l2.y : l2.x));
                     float dp = dpt[mt][n][2 * r + c], pd = p;
                     if constexpr (DROP) {
                         const uint64_t t = (uint64_t)h * (uint64_t)a.T + (uint64_t)(r0 + q0 + n * 8 + 2 * q + c);
@@ -540,12 +535,13 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     float *Ds = ls + 2 * BQ;                                   // (2, BQ) D
     const int h = blockIdx.y, b = blockIdx.z, j0 = blockIdx.x * BKV;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (L > a.max_seqlen) __trap(); // a caller bug (the grid covers max_seqlen): fail loudly
     if (j0 >= L) return;
     const int C = a.nh * DH;
     const size_t ld = 3 * (size_t)C;
     const bf16 *Q = qkv + (size_t)r0 * ld + (size_t)h * DH, *K = Q + C, *V = Q + 2 * C;
     const bf16 *dO = dout + (size_t)r0 * C + (size_t)h * DH;
-    const float *lseh = lse + (size_t)h * a.T + r0, *Dh = D + (size_t)h * a.T + r0; // (L,) this head, this sequence
+    const float *lseh = lse + (size_t)h * a.T + r0, *Dh = D + (size_t)h * a.T + r0; // (L,) this head and sequence
     const int ntile = (L + BQ - 1) / BQ;
 
     fl_load_tile<DH, BKV>(Ks, K + (size_t)j0 * ld, ld, L - j0);
@@ -621,6 +617,7 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
     float *Dsm = reinterpret_cast<float *>(Vs + 2 * BK * LDS); // (BR,) D of the block's rows
     const int h = blockIdx.y, b = blockIdx.z, i0 = blockIdx.x * BR;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (L > a.max_seqlen) __trap(); // a caller bug (the grid covers max_seqlen): fail loudly
     if (i0 >= L) return;
     const int C = a.nh * DH;
     const size_t ld = 3 * (size_t)C;
@@ -700,7 +697,8 @@ __global__ void __launch_bounds__(FL_THREADS, DROP ? 2 : MINB)
 #pragma unroll
                 for (int c = 0; c < 2; c++) {
                     const int j = j0 + n * 8 + 2 * q + c;
-                    float p = fl_exp2(fmaf(s[n][2 * r + c], a.sl2, -fabsf(fmaf(-slope, (float)(n * 8 + c), sd0))) - l2[r]);
+                    const float alibi = fabsf(fmaf(-slope, (float)(n * 8 + c), sd0)); // slope·|i − j|
+                    float p = fl_exp2(fmaf(s[n][2 * r + c], a.sl2, -alibi) - l2[r]);
                     if (tail && j >= L) p = 0.0f;
                     float d = dp[n][2 * r + c];
                     if constexpr (DROP) {
@@ -758,6 +756,7 @@ __global__ void __launch_bounds__(256, DROP ? 1 : MINB)
     float *Ds = ls + BL;                                   // (BL,) D
     const int h = blockIdx.y, b = blockIdx.z;
     const int r0 = a.cu[b], L = a.cu[b + 1] - r0;
+    if (L > a.max_seqlen) __trap(); // a caller bug (the grid covers max_seqlen): fail loudly
     if (L <= 0) return;
     const int C = a.nh * DH;
     const size_t ld = 3 * (size_t)C;
@@ -769,7 +768,10 @@ __global__ void __launch_bounds__(256, DROP ? 1 : MINB)
     fl_load_tile<DH, BL, NTHR>(dOs, dO, C, L);
     fl_commit();
     fl_rows_dot<DH, NTHR>(Ds, nullptr, dO, out + (size_t)r0 * C + (size_t)h * DH, 0, L, C);
-    if (threadIdx.x < BL) ls[threadIdx.x] = (int)threadIdx.x < L ? lse[(size_t)h * a.T + r0 + threadIdx.x] * FL_LOG2E : INFINITY;
+    if (threadIdx.x < BL) {
+        const int i = threadIdx.x;
+        ls[i] = i < L ? lse[(size_t)h * a.T + r0 + i] * FL_LOG2E : INFINITY;
+    }
     fl_wait<0>();
     __syncthreads();
 
@@ -864,14 +866,14 @@ template <typename Kern> static void fl_smem_limit(Kern kernel, size_t bytes, bo
     *done = true;
 }
 
-template <int DH, int MT, int BC, int MINB, bool QREG, bool DROP>
+template <int DH, int MT, int BC, int MINB, bool DROP>
 static void fl_fwd_launch(bf16 *out, float *lse, const bf16 *qkv, int B, int max_seqlen, const fl_args &a) {
     constexpr int BR = 64 * MT;
     const size_t smem = sizeof(bf16) * (size_t)(BR + 4 * BC) * (DH + 8);
     static bool done;
-    fl_smem_limit(flash_fwd_kernel<DH, MT, BC, MINB, QREG, DROP>, smem, &done);
+    fl_smem_limit(flash_fwd_kernel<DH, MT, BC, MINB, DROP>, smem, &done);
     dim3 grid((unsigned)((max_seqlen + BR - 1) / BR), (unsigned)a.nh, (unsigned)B);
-    flash_fwd_kernel<DH, MT, BC, MINB, QREG, DROP><<<grid, FL_THREADS, smem>>>(out, lse, qkv, a);
+    flash_fwd_kernel<DH, MT, BC, MINB, DROP><<<grid, FL_THREADS, smem>>>(out, lse, qkv, a);
     CUDA_LAUNCHED();
 }
 

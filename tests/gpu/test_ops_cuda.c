@@ -157,7 +157,7 @@ TEST(cuda_embed) {
         c->embed_bwd(dwte, dwtt, dwpe, dout, ids, types, pos, T, C);
         g->embed_bwd(d_dwte, d_dwtt, d_dwpe, d_dout, d_ids, d_types, d_pos, T, C);
         /* short runs (≤ 32 tokens per id): the CPU's row order, fp32 adds, the same bits;
-         * the type table's runs of ~150 are summed in 8 lanes: close, not equal */
+         * the type table's runs of ~150 are summed in 32 lanes: close, not equal */
         check_equal("embed_bwd dwte", d_dwte, dwte, (size_t)V * C);
         double keep = g_tol;
         g_tol = TOL;

@@ -4,7 +4,7 @@
 //
 // Embedding-table gradients sum many rows into one: the tokens are sorted by id
 // (a stable radix sort keeps each id's tokens in token order), then blocks per id
-// add its rows in a fixed order (embed_runs_kernel) — no float atomics, the same
+// add its rows in a fixed order (embed_short_kernel, embed_long_kernel) — no float atomics, the same
 // bits every run.
 #include <cub/device/device_radix_sort.cuh>
 
@@ -35,56 +35,79 @@ static __global__ void iota_kernel(int32_t *x, int n) {
     if (i < n) x[i] = i;
 }
 
-// Block (k, g) handles sorted position k and columns 32g … 32g+31 when k starts a run
-// of equal ids. Runs of up to EMB_SHORT rows are added in token order by one row of
-// threads (in fp32 mode the CPU's order: the same bits); longer ones (a frequent
-// token, [MASK], a type or position table) by EMB_LANES lanes taking every
-// EMB_LANES-th row in order, then adding the lanes in order: fixed, so deterministic.
+// After the sort, runs of equal ids. Short runs (≤ EMB_SHORT tokens: most ids) are
+// added by one thread per column in token order (in fp32 mode the CPU's order: the
+// same bits). Long runs (a frequent token, [MASK], the type table) are listed and
+// summed by EMB_LANES lanes taking every EMB_LANES-th row in order, the lanes then
+// added in order: a fixed order, so deterministic. Which block takes which long run
+// may vary (an atomic counter lists them); the sums do not.
 #define EMB_SHORT 32
-#define EMB_LANES 8
-static __global__ void embed_runs_kernel(float *dtab, const act_t *dout, const int32_t *key, const int32_t *tok, int T,
-                                         int C) {
-    __shared__ float part[EMB_LANES][32];
-    const int k = blockIdx.x, c = blockIdx.y * 32 + threadIdx.x, lane = threadIdx.y;
-    if (k > 0 && key[k - 1] == key[k]) return;
-    int end = k + 1;
-    while (end < T && key[end] == key[k]) end++;
-    float *row = dtab + (size_t)key[k] * C;
-    if (end - k <= EMB_SHORT) {
-        if (lane != 0 || c >= C) return;
-        float acc = row[c];
-        for (int r = k; r < end; r++) acc += act_ld(dout[(size_t)tok[r] * C + c]);
-        row[c] = acc;
+#define EMB_LANES 32
+#define EMB_ROWS 8 // sorted positions per block in the first pass
+
+// Pass 1: block (x, g), lane y: sorted position k = 8x + y, columns 32g … 32g+31.
+static __global__ void embed_short_kernel(float *dtab, const act_t *dout, const int32_t *key, const int32_t *tok,
+                                          int T, int C, int *nlong, int32_t *longs) {
+    const int k = blockIdx.x * EMB_ROWS + threadIdx.y, c = blockIdx.y * 32 + threadIdx.x;
+    if (k >= T || (k > 0 && key[k - 1] == key[k])) return; // not a run head
+    if (k + EMB_SHORT < T && key[k + EMB_SHORT] == key[k]) { // a long run: for pass 2
+        if (threadIdx.x == 0 && blockIdx.y == 0) longs[atomicAdd(nlong, 1)] = k;
         return;
+    }
+    if (c >= C) return;
+    float *row = dtab + (size_t)key[k] * C;
+    float acc = row[c];
+    for (int r = k; r < T && key[r] == key[k]; r++) acc += act_ld(dout[(size_t)tok[r] * C + c]);
+    row[c] = acc;
+}
+
+// Pass 2: block (x, g) sums long run x of the list over columns 32g … 32g+31.
+static __global__ void embed_long_kernel(float *dtab, const act_t *dout, const int32_t *key, const int32_t *tok, int T,
+                                         int C, const int *nlong, const int32_t *longs) {
+    __shared__ float part[EMB_LANES][32];
+    if ((int)blockIdx.x >= *nlong) return;
+    const int k = longs[blockIdx.x], c = blockIdx.y * 32 + threadIdx.x, lane = threadIdx.y;
+    int lo = k, hi = T; // the run's end: the first position with a larger key (keys sorted)
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (key[mid] <= key[k]) lo = mid + 1;
+        else hi = mid;
     }
     float acc = 0.0f;
     if (c < C)
-        for (int r = k + lane; r < end; r += EMB_LANES) acc += act_ld(dout[(size_t)tok[r] * C + c]);
+        for (int r = k + lane; r < lo; r += EMB_LANES) acc += act_ld(dout[(size_t)tok[r] * C + c]);
     part[lane][threadIdx.x] = acc;
     __syncthreads();
     if (lane == 0 && c < C) {
+        float *row = dtab + (size_t)key[k] * C;
         float t = row[c];
         for (int l = 0; l < EMB_LANES; l++) t += part[l][threadIdx.x];
         row[c] = t;
     }
 }
 
-// dtab[idx[t]] += dout[t] for t in order, per row of the table.
+// dtab[idx[t]] += dout[t] for every t, per row of the table (see above).
 static void embed_bwd_table(float *dtab, const act_t *dout, const int32_t *idx, int T, int C) {
     if (T <= 0 || C <= 0) return;
     size_t n = (size_t)T, tmp_bytes = 0;
     CUDA_CHECK(cub::DeviceRadixSort::SortPairs(NULL, tmp_bytes, (const int32_t *)NULL, (int32_t *)NULL,
                                                (const int32_t *)NULL, (int32_t *)NULL, T));
-    size_t ints = 4 * n * sizeof(int32_t), need = ints + tmp_bytes;
+    size_t ints = (4 * n + 16) * sizeof(int32_t), need = ints + tmp_bytes;
     char *buf = (char *)cu_scratch(SCRATCH_SORT, need);
-    int32_t *tok_in = (int32_t *)buf, *key_out = tok_in + n, *tok_out = key_out + n;
+    int32_t *tok_in = (int32_t *)buf, *key_out = tok_in + n, *tok_out = key_out + n, *longs = tok_out + n;
+    int *nlong = (int *)(longs + n); // (1,) count of long runs
     void *tmp = buf + ints;
     iota_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(tok_in, T);
     CUDA_LAUNCHED();
     CUDA_CHECK(cub::DeviceRadixSort::SortPairs(tmp, tmp_bytes, idx, key_out, tok_in, tok_out, T, 0, 32,
                                                cudaStreamPerThread));
-    dim3 grid((unsigned)T, (unsigned)((C + 31) / 32)), block(32, EMB_LANES);
-    embed_runs_kernel<<<grid, block>>>(dtab, dout, key_out, tok_out, T, C);
+    CUDA_CHECK(cudaMemsetAsync(nlong, 0, sizeof *nlong, cudaStreamPerThread));
+    unsigned gc = (unsigned)((C + 31) / 32);
+    embed_short_kernel<<<dim3((unsigned)((T + EMB_ROWS - 1) / EMB_ROWS), gc), dim3(32, EMB_ROWS)>>>(
+        dtab, dout, key_out, tok_out, T, C, nlong, longs);
+    CUDA_LAUNCHED();
+    embed_long_kernel<<<dim3((unsigned)(T / EMB_SHORT + 1), gc), dim3(32, EMB_LANES)>>>(dtab, dout, key_out, tok_out,
+                                                                                        T, C, nlong, longs);
     CUDA_LAUNCHED();
 }
 

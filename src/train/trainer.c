@@ -26,6 +26,7 @@
 #include "../core/err.h"
 #include "../data/loader.h"
 #include "../data/shard.h"
+#include "../data/shard_list.h"
 #include "../io/file.h"
 #include "../io/safetensors.h"
 #include "../model/batch.h"
@@ -33,6 +34,7 @@
 #include "../model/model.h"
 #include "../text/tokenizer.h"
 #include "ckptdir.h"
+#include "mlm_eval.h"
 #include "optim.h"
 #include "schedule.h"
 
@@ -43,59 +45,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ---- shard lists ------------------------------------------------------------------ */
-
-typedef struct {
-    char **paths;
-    int n, cap;
-} path_list;
-
-static void paths_add(path_list *l, const char *p) {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 16;
-        l->paths = xrealloc(l->paths, (size_t)l->cap * sizeof *l->paths);
-    }
-    l->paths[l->n++] = xstrdup(p);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* "a.bin,dir/" → files; a directory contributes its `prefix`-*.bin files (train-, val-) in name order. */
-static int paths_expand(path_list *l, const char *spec, const char *prefix) {
-    char *copy = xstrdup(spec), *save = NULL;
-    int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ') tok++;
-        if (!*tok) continue;
-        struct stat st;
-        if (stat(tok, &st) != 0) { rc = err_set("%s: %s", tok, strerror(errno)); break; }
-        if (!S_ISDIR(st.st_mode)) { paths_add(l, tok); continue; }
-        DIR *d = opendir(tok);
-        if (!d) { rc = err_set("%s: cannot list: %s", tok, strerror(errno)); break; }
-        int first = l->n;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            size_t n = strlen(e->d_name), pl = strlen(prefix);
-            if (n > pl + 4 && !strncmp(e->d_name, prefix, pl) && !strcmp(e->d_name + n - 4, ".bin")) {
-                char p[4096];
-                snprintf(p, sizeof p, "%s/%s", tok, e->d_name);
-                paths_add(l, p);
-            }
-        }
-        closedir(d);
-        if (l->n == first) rc = err_set("%s: no %s*.bin shards in this directory", tok, prefix);
-        qsort(l->paths + first, (size_t)(l->n - first), sizeof *l->paths, cmp_str);
-    }
-    free(copy);
-    return rc;
-}
-
-static void paths_free(path_list *l) {
-    for (int i = 0; i < l->n; i++) free(l->paths[i]);
-    free(l->paths);
-    memset(l, 0, sizeof *l);
 }
 
 /* ---- metrics ------------------------------------------------------------------------ */
@@ -184,7 +133,7 @@ typedef struct {
     optim opt;
     schedule sched;
     loader *train, *val;
-    path_list train_paths, val_paths;
+    shard_list train_paths, val_paths;
     FILE *metrics;
     char vocab_path[4096];
     int accum;
@@ -193,33 +142,8 @@ typedef struct {
     batch_buf rows;     /* M2: the padded form of the current batch */
 } run_state;
 
-/* M2-BERT runs on rows of exactly seq_len tokens with the pads in them
- * (m2bert.md §1.6): re-pad a loader batch (pad mode: one sequence per row). */
 static const model_batch *as_model_batch(run_state *r, const loader_batch *lb) {
-    if (!r->m2) return &lb->b;
-    const model_batch *b = &lb->b;
-    int B = b->B, S = r->c->seq_len;
-    size_t n = (size_t)B * S;
-    int32_t *ids = xmalloc(n * sizeof *ids), *mask = xcalloc(n, sizeof *mask), *labels = xmalloc(n * sizeof *labels);
-    int32_t pad = (int32_t)tok_pad_id(r->tok);
-    for (size_t i = 0; i < n; i++) { labels[i] = -100; ids[i] = pad; }
-    for (int s = 0; s < B; s++)
-        for (int t = b->cu_seqlens[s]; t < b->cu_seqlens[s + 1]; t++) {
-            size_t at = (size_t)s * S + (size_t)(t - b->cu_seqlens[s]);
-            ids[at] = b->ids[t];
-            mask[at] = 1;
-        }
-    for (int m = 0; m < b->M; m++) { /* row t of sequence s sits at s·S + (t − cu[s]) */
-        int t = b->mlm_rows[m], s = 0;
-        while (b->cu_seqlens[s + 1] <= t) s++;
-        labels[(size_t)s * S + (size_t)(t - b->cu_seqlens[s])] = b->mlm_targets[m];
-    }
-    batch_free(&r->rows);
-    CHECK(batch_from_padded_keep_pads(&r->rows, B, S, ids, NULL, mask, labels, 0) == 0, "loader rows re-pad");
-    free(ids);
-    free(mask);
-    free(labels);
-    return &r->rows.b;
+    return mlm_model_batch(r->m, lb, r->c->seq_len, (int32_t)tok_pad_id(r->tok), &r->rows);
 }
 
 static int write_text_file(const char *path, const runcfg *c) {
@@ -252,53 +176,22 @@ static int checkpoint(run_state *r, int64_t step, uint64_t tokens) {
 /* MLM loss and masked-token accuracy over up to eval.batches batches of the val shards. */
 static int evaluate(run_state *r, int64_t step, double *loss_out, double *acc_out) {
     if (!r->val) return 1;
-    loader_pos zero = {0, 0};
-    if (loader_state_set(r->val, zero) != 0) return -1;
-    const model_config *mc = model_cfg(r->m);
-    double loss_sum = 0;
-    uint64_t rows = 0, correct = 0;
-    float *logits = NULL;
-    /* unigram baseline: always answering the most frequent target */
-    uint64_t *freq = xcalloc((size_t)mc->vocab_size, sizeof *freq);
-    for (int b = 0; b < r->c->eval_batches; b++) {
-        const loader_batch *lb;
-        int got = loader_next(r->val, &lb);
-        if (got < 0) { free(logits); return -1; }
-        if (got == 0) break;
-        if (lb->b.M == 0) continue;
-        const model_batch *mb = as_model_batch(r, lb);
-        float loss = model_forward(r->m, mb, TASK_MLM, 0, 0);
-        size_t n = (size_t)mb->M * mc->vocab_size;
-        logits = xrealloc(logits, n * sizeof *logits);
-        model_ops(r->m)->act_download(logits, model_logits(r->m, TASK_MLM), n);
-        for (int i = 0; i < mb->M; i++) {
-            freq[mb->mlm_targets[i]]++;
-            const float *z = logits + (size_t)i * mc->vocab_size;
-            int best = 0;
-            for (int v = 1; v < mc->vocab_size; v++) if (z[v] > z[best]) best = v;
-            correct += best == mb->mlm_targets[i];
-        }
-        loss_sum += (double)loss * mb->M;
-        rows += (uint64_t)mb->M;
-    }
-    free(logits);
-    uint64_t top = 0;
-    for (int v = 0; v < mc->vocab_size; v++) top = freq[v] > top ? freq[v] : top;
-    free(freq);
-    if (!rows) return 1;
-    *loss_out = loss_sum / (double)rows;
-    *acc_out = (double)correct / (double)rows;
-    r->unigram_acc = (double)top / (double)rows;
+    mlm_eval_result e;
+    int rc = mlm_eval(r->m, r->val, r->c->eval_batches, r->c->seq_len, (int32_t)tok_pad_id(r->tok), &r->rows, &e);
+    if (rc != 0) return rc;
+    *loss_out = e.loss;
+    *acc_out = e.accuracy;
+    r->unigram_acc = e.unigram_accuracy;
     fprintf(r->metrics, "{\"step\": %" PRId64 ", \"eval_loss\": %.9g, \"eval_accuracy\": %.6f, \"eval_unigram_accuracy\": %.6f, \"eval_tokens\": %" PRIu64 "}\n",
-            step, *loss_out, *acc_out, r->unigram_acc, rows);
+            step, e.loss, e.accuracy, e.unigram_accuracy, e.rows);
     fflush(r->metrics);
     return 0;
 }
 
 static int setup(run_state *r) {
     const runcfg *c = r->c;
-    if (paths_expand(&r->train_paths, c->train, "train-") != 0) return -1;
-    if (c->val[0] && paths_expand(&r->val_paths, c->val, "val-") != 0) return -1;
+    if (shard_list_expand(&r->train_paths, c->train, "train-") != 0) return -1;
+    if (c->val[0] && shard_list_expand(&r->val_paths, c->val, "val-") != 0) return -1;
     if (c->vocab[0]) snprintf(r->vocab_path, sizeof r->vocab_path, "%s", c->vocab);
     else {
         char *first = xstrdup(r->train_paths.paths[0]);
@@ -384,8 +277,8 @@ static void teardown(run_state *r) {
     model_free(r->m);
     optim_free(&r->opt);
     tok_free(r->tok);
-    paths_free(&r->train_paths);
-    paths_free(&r->val_paths);
+    shard_list_free(&r->train_paths);
+    shard_list_free(&r->val_paths);
     batch_free(&r->rows);
 }
 

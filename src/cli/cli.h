@@ -15,6 +15,7 @@ int cmd_convert(int argc, char **argv);  /* model directory → bertc's HF layou
 int cmd_logits(int argc, char **argv);   /* MLM logits of stored inputs */
 int cmd_pretrain(int argc, char **argv); /* MLM pretraining */
 int cmd_eval(int argc, char **argv);     /* MLM loss/accuracy of a checkpoint on shards */
+int cmd_embed(int argc, char **argv);    /* one vector per text */
 
 /* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "turn text files into token shards"},
     {"pretrain", cmd_pretrain, "pretrain an encoder (MLM) on token shards"},
     {"eval", cmd_eval, "MLM loss and masked accuracy of a model on token shards"},
+    {"embed", cmd_embed, "one vector per text (mean or [CLS] pooling) as .npy or JSONL"},
     {"encode", cmd_encode, "print the token ids of texts (one per line)"},
     {"info", cmd_info, "print the header of a token shard or safetensors file"},
     {"fill-mask", cmd_fill_mask, "predict the tokens behind [MASK] with a model"},

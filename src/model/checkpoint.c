@@ -269,7 +269,7 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
         st_close(f);
         return NULL;
     }
-    model_opts mo = {.mlm_head = mlm, .max_tokens = opts->max_tokens, .max_seqs = opts->max_seqs,
+    model_opts mo = {.mlm_head = mlm && !opts->drop_mlm_head, .max_tokens = opts->max_tokens, .max_seqs = opts->max_seqs,
                      .inference = opts->inference, .seed = opts->seed};
     model *m = model_create(&c, o, &mo);
     if (!m) { err_prefix("%s", cpath); st_close(f); return NULL; }

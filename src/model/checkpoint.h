@@ -11,6 +11,7 @@
 
 typedef struct {
     int need_mlm_head;   /* fail if the checkpoint has no MLM head */
+    int drop_mlm_head;   /* build no MLM head even when the checkpoint has one (finetuning) */
     int num_labels;      /* > 0: add a classification head (loaded if present, else fresh) */
     int max_tokens, max_seqs;
     uint64_t seed;       /* init of anything the checkpoint lacks */

@@ -1,0 +1,303 @@
+/* finetune.c — see finetune.h. */
+#include "finetune.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/err.h"
+#include "../core/rng.h"
+#include "../io/file.h"
+#include "../model/batch.h"
+#include "../model/checkpoint.h"
+#include "../text/tokenizer.h"
+#include "optim.h"
+#include "schedule.h"
+
+void ft_config_default(ft_config *c) {
+    memset(c, 0, sizeof *c);
+    c->device = "cpu";
+    c->num_labels = 2;
+    c->metric = METRIC_ACCURACY;
+    c->max_len = 128;
+    c->batch_size = 32;
+    c->epochs = 3;
+    c->lr = 5e-5;
+    c->weight_decay = 5e-6;
+    c->warmup = 0.06;
+    c->alpha_f = 0.0;
+    c->seed = 17;
+}
+
+/* A split tokenized once: per example its ids and token types (specials included). */
+typedef struct {
+    tok_encoding *enc; /* (n,) */
+    int n;
+} encoded;
+
+static int encode_split(const tokenizer *tok, const ft_split *s, int max_len, const char *what, encoded *out) {
+    tok_encode_opts eo;
+    tok_encode_opts_default(&eo);
+    eo.max_length = (size_t)max_len;
+    out->n = s->n;
+    out->enc = xcalloc(s->n > 0 ? (size_t)s->n : 1, sizeof *out->enc);
+    for (int i = 0; i < s->n; i++) {
+        const char *b = s->text_b ? s->text_b[i] : NULL;
+        if (tok_encode(tok, s->text_a[i], strlen(s->text_a[i]), b, b ? strlen(b) : 0, &eo, &out->enc[i]) != 0)
+            return err_prefix("%s example %d", what, i + 1);
+    }
+    return 0;
+}
+
+static void encoded_free(encoded *e) {
+    for (int i = 0; i < e->n; i++) tok_encoding_free(&e->enc[i]);
+    free(e->enc);
+}
+
+/* Examples idx[0 … B−1] as a model batch: rows padded to the longest (M2: to max_len)
+ * and unpadded again (batch.h); labels / targets attached. */
+typedef struct {
+    batch_buf bb;
+    int32_t *ids, *types, *mask, *labels; /* (B·S,) ×3, (B,) */
+    float *targets;                       /* (B,) */
+} batch_maker;
+
+static const model_batch *make_batch(batch_maker *mk, const encoded *e, const ft_split *s, const int32_t *idx, int B,
+                                     int m2, int max_len, int32_t pad) {
+    int S = 0;
+    for (int k = 0; k < B; k++) S = (int)e->enc[idx[k]].n > S ? (int)e->enc[idx[k]].n : S;
+    if (m2) S = max_len;
+    for (int k = 0; k < B; k++) {
+        const tok_encoding *x = &e->enc[idx[k]];
+        for (int t = 0; t < S; t++) {
+            int real = t < (int)x->n;
+            mk->ids[k * S + t] = real ? (int32_t)x->ids[t] : pad;
+            mk->types[k * S + t] = real ? x->type_ids[t] : 0;
+            mk->mask[k * S + t] = real;
+        }
+        mk->labels[k] = s->label ? s->label[idx[k]] : 0;
+        mk->targets[k] = s->value ? s->value[idx[k]] : 0.0f;
+    }
+    batch_free(&mk->bb);
+    int rc = m2 ? batch_from_padded_keep_pads(&mk->bb, B, S, mk->ids, mk->types, mk->mask, NULL, 0)
+                : batch_from_padded(&mk->bb, B, S, mk->ids, mk->types, mk->mask, NULL, 0);
+    CHECK(rc == 0, "finetune batch");
+    mk->bb.b.labels = mk->labels;
+    mk->bb.b.targets = mk->targets;
+    return &mk->bb.b;
+}
+
+/* Removes a checkpoint directory's files, then the directory (it holds no subdirectories). */
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[4400];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* best.tmp is written whole, then best → best.old, best.tmp → best, best.old removed:
+ * a crash leaves a complete best/ or best.old/. */
+static int save_best(model *m, const char *out, const char *vocab) {
+    char tmp[4200], best[4200], old[4200];
+    snprintf(tmp, sizeof tmp, "%s/best.tmp", out);
+    snprintf(best, sizeof best, "%s/best", out);
+    snprintf(old, sizeof old, "%s/best.old", out);
+    remove_dir(tmp);
+    if (checkpoint_save(m, tmp, vocab) != 0) return err_prefix("saving the best model");
+    remove_dir(old);
+    if (rename(best, old) != 0 && errno != ENOENT) return err_set("%s: %s", best, strerror(errno));
+    if (rename(tmp, best) != 0) return err_set("%s: %s", best, strerror(errno));
+    remove_dir(old);
+    return 0;
+}
+
+static int write_predictions(const char *out, const ft_split *dev, const int32_t *pred, const double *value) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/predictions.tsv", out);
+    afile f;
+    if (afile_open(&f, path) != 0) return -1;
+    char line[128];
+    int rc = afile_write(&f, "index\tprediction\tgold\n", 22);
+    for (int i = 0; i < dev->n && rc == 0; i++) {
+        int k = value ? snprintf(line, sizeof line, "%d\t%.9g\t%.9g\n", i, value[i], dev->value ? dev->value[i] : 0.0f)
+                      : snprintf(line, sizeof line, "%d\t%d\t%d\n", i, pred[i], dev->label ? dev->label[i] : -1);
+        rc = afile_write(&f, line, (size_t)k);
+    }
+    if (rc != 0) { afile_abort(&f); return -1; }
+    return afile_commit(&f);
+}
+
+typedef struct {
+    const ft_config *c;
+    model *m;
+    const ops *be;
+    tokenizer *tok;
+    encoded tr, dv;
+    batch_maker mk;
+    int m2, nl;
+    FILE *metrics;
+    const char *vocab;
+} ft_state;
+
+/* Predictions on dev, the metric, and the dev loss. */
+static int evaluate(ft_state *st, const ft_split *dev, int32_t *pred, double *value, double *metric, double *loss) {
+    const ft_config *c = st->c;
+    int nl = st->nl;
+    float *z = xmalloc((size_t)c->batch_size * nl * sizeof *z); /* (B, nl) logits */
+    int32_t *idx = xmalloc((size_t)c->batch_size * sizeof *idx);
+    double lsum = 0;
+    for (int i0 = 0; i0 < dev->n; i0 += c->batch_size) {
+        int B = dev->n - i0 < c->batch_size ? dev->n - i0 : c->batch_size;
+        for (int k = 0; k < B; k++) idx[k] = i0 + k;
+        const model_batch *mb = make_batch(&st->mk, &st->dv, dev, idx, B, st->m2, c->max_len, (int32_t)tok_pad_id(st->tok));
+        lsum += (double)model_forward(st->m, mb, TASK_CLASSIFY, 0, 0) * B;
+        st->be->act_download(z, model_logits(st->m, TASK_CLASSIFY), (size_t)B * nl);
+        for (int k = 0; k < B; k++) {
+            if (nl == 1) { value[i0 + k] = z[k]; continue; }
+            int best = 0;
+            for (int j = 1; j < nl; j++) if (z[k * nl + j] > z[k * nl + best]) best = j;
+            pred[i0 + k] = best;
+        }
+    }
+    free(z);
+    free(idx);
+    *loss = dev->n ? lsum / dev->n : NAN;
+    metric_input in = {.n = (size_t)dev->n, .k = nl};
+    if (nl == 1) in.pred_value = value, in.gold_value = dev->value;
+    else in.pred = pred, in.gold = dev->label;
+    return metric_compute(c->metric, &in, metric);
+}
+
+static int check_split(const ft_split *s, int nl, const char *what) {
+    if (s->n <= 0) return err_set("%s: no examples", what);
+    if (nl == 1 && !s->value) return err_set("%s: a regression task needs target values", what);
+    if (nl > 1 && !s->label) return err_set("%s: a classification task needs labels", what);
+    for (int i = 0; nl > 1 && i < s->n; i++)
+        if (s->label[i] < 0 || s->label[i] >= nl)
+            return err_set("%s example %d: label %d outside [0, %d)", what, i + 1, s->label[i], nl);
+    return 0;
+}
+
+int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev, ft_result *out) {
+    memset(out, 0, sizeof *out);
+    if (c->num_labels < 1) return err_set("finetune: num_labels must be ≥ 1 (1 = regression)");
+    if (c->batch_size <= 0 || c->epochs <= 0 || c->max_len < 3) return err_set("finetune: batch size, epochs must be positive, max_len ≥ 3");
+    if (check_split(train, c->num_labels, "train") != 0 || check_split(dev, c->num_labels, "dev") != 0) return -1;
+    if (mkdir(c->out_dir, 0777) != 0 && errno != EEXIST) return err_set("%s: cannot create: %s", c->out_dir, strerror(errno));
+    ft_state st = {.c = c, .nl = c->num_labels};
+    char vpath[4200], path[4200];
+    st.vocab = c->vocab;
+    if (!st.vocab) { snprintf(vpath, sizeof vpath, "%s/vocab.txt", c->model_dir); st.vocab = vpath; }
+    int rc = -1;
+    optim opt = {0};
+    int32_t *order = NULL, *pred = NULL;
+    double *value = NULL;
+    if (!(st.be = ops_by_name(c->device))) return -1;
+    if (!(st.tok = tok_load(st.vocab, NULL))) return err_prefix("finetune vocabulary");
+    checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .max_tokens = c->batch_size * c->max_len,
+                          .max_seqs = c->batch_size, .seed = c->seed, .quiet = c->quiet};
+    if (!(st.m = checkpoint_load(c->model_dir, st.be, &co))) goto done;
+    st.m2 = model_cfg(st.m)->arch == ARCH_M2;
+    if (encode_split(st.tok, train, c->max_len, "train", &st.tr) != 0 ||
+        encode_split(st.tok, dev, c->max_len, "dev", &st.dv) != 0)
+        goto done;
+    size_t cap = (size_t)c->batch_size * c->max_len;
+    st.mk.ids = xmalloc(cap * 4), st.mk.types = xmalloc(cap * 4), st.mk.mask = xmalloc(cap * 4);
+    st.mk.labels = xmalloc((size_t)c->batch_size * 4), st.mk.targets = xmalloc((size_t)c->batch_size * 4);
+    optim_config oc;
+    optim_config_default(&oc); /* DecoupledAdamW, betas (0.9, 0.98), eps 1e-6 */
+    oc.lr = c->lr;
+    oc.weight_decay = c->weight_decay;
+    if (optim_init(&opt, &oc, model_params(st.m), st.be) != 0) goto done;
+    int64_t per_epoch = (train->n + c->batch_size - 1) / c->batch_size, total = per_epoch * c->epochs;
+    schedule sch;
+    schedule_default(&sch, total);
+    sch.warmup = c->warmup < 1 ? (int64_t)llround(c->warmup * (double)total) : (int64_t)c->warmup;
+    sch.alpha_f = c->alpha_f;
+    if (schedule_check(&sch) != 0) goto done;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", c->out_dir);
+    if (!(st.metrics = fopen(path, "w"))) { err_set("%s: cannot write: %s", path, strerror(errno)); goto done; }
+    order = xmalloc((size_t)train->n * sizeof *order);
+    pred = xcalloc((size_t)dev->n, sizeof *pred);
+    value = xcalloc((size_t)dev->n, sizeof *value);
+    out->best_metric = -INFINITY;
+    int stale = 0, stop = 0;
+    int64_t step = 0;
+    double loss_log = 0;
+    int n_log = 0;
+    for (int ep = 0; ep < c->epochs && !stop; ep++) {
+        /* a fresh order per epoch, keyed by (seed, epoch): Fisher–Yates */
+        for (int i = 0; i < train->n; i++) order[i] = i;
+        rng_key k = {.seed = c->seed, .stream = RNG_STREAM_SHUFFLE, .step = (uint32_t)ep};
+        for (int i = train->n - 1; i > 0; i--) {
+            int j = (int)(rng_u32(k, (uint64_t)i) % (uint32_t)(i + 1)), t = order[i];
+            order[i] = order[j], order[j] = t;
+        }
+        for (int64_t b = 0; b < per_epoch && !stop; b++) {
+            int i0 = (int)(b * c->batch_size), B = train->n - i0 < c->batch_size ? train->n - i0 : c->batch_size;
+            const model_batch *mb = make_batch(&st.mk, &st.tr, train, order + i0, B, st.m2, c->max_len,
+                                               (int32_t)tok_pad_id(st.tok));
+            model_zero_grad(st.m);
+            float loss = model_forward(st.m, mb, TASK_CLASSIFY, 1, (uint32_t)step);
+            if (!isfinite(loss)) { err_set("finetune: step %" PRId64 ": the loss is %g", step + 1, loss); goto done; }
+            model_backward(st.m, mb, TASK_CLASSIFY);
+            optim_clip_grad_norm(st.be, model_grad_data(st.m), model_params(st.m)->total, c->clip);
+            optim_step(&opt, model_param_data(st.m), model_grad_data(st.m), schedule_alpha(&sch, step));
+            model_params_changed(st.m);
+            step++;
+            loss_log += loss, n_log++;
+            if (step % 10 == 0 || step == total) {
+                fprintf(st.metrics, "{\"step\": %" PRId64 ", \"epoch\": %d, \"loss\": %.9g, \"lr\": %.9g}\n", step, ep + 1,
+                        loss_log / n_log, c->lr * schedule_alpha(&sch, step - 1));
+                loss_log = 0, n_log = 0;
+            }
+            int at_end = b == per_epoch - 1;
+            if (!at_end && !(c->eval_every > 0 && step % c->eval_every == 0)) continue;
+            double metric, dloss;
+            if (evaluate(&st, dev, pred, value, &metric, &dloss) != 0) goto done;
+            out->evaluations++;
+            int better = metric > out->best_metric;
+            fprintf(st.metrics, "{\"step\": %" PRId64 ", \"epoch\": %d, \"eval_loss\": %.9g, \"eval_%s\": %.9g, \"best\": %s}\n",
+                    step, ep + 1, dloss, metric_name(c->metric), metric, better ? "true" : "false");
+            fflush(st.metrics);
+            if (!c->quiet)
+                fprintf(stderr, "finetune: step %" PRId64 " (epoch %d) dev loss %.4f, %s %.4f%s\n", step, ep + 1, dloss,
+                        metric_name(c->metric), metric, better ? " (best)" : "");
+            if (better) {
+                out->best_metric = metric, out->best_step = step, stale = 0;
+                if (save_best(st.m, c->out_dir, st.vocab) != 0 ||
+                    write_predictions(c->out_dir, dev, pred, st.nl == 1 ? value : NULL) != 0)
+                    goto done;
+            } else if (c->patience > 0 && ++stale >= c->patience) {
+                if (!c->quiet) fprintf(stderr, "finetune: no better %s in %d evaluations: stopping\n", metric_name(c->metric), stale);
+                stop = 1;
+            }
+        }
+    }
+    out->steps = step;
+    rc = 0;
+done:
+    if (st.metrics) fclose(st.metrics);
+    free(order), free(pred), free(value);
+    free(st.mk.ids), free(st.mk.types), free(st.mk.mask), free(st.mk.labels), free(st.mk.targets);
+    batch_free(&st.mk.bb);
+    encoded_free(&st.tr);
+    encoded_free(&st.dv);
+    optim_free(&opt);
+    model_free(st.m);
+    tok_free(st.tok);
+    return rc;
+}

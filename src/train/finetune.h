@@ -1,0 +1,61 @@
+/* finetune.h — sequence classification and regression from a pretrained encoder
+ * (the loop behind `bertc finetune`): the recipe of mosaicbert.md §7 — decoupled
+ * AdamW, betas (0.9, 0.98), eps 1e-6, linear warmup over a share of the steps then
+ * linear decay to alpha_f — with the [CLS] pooler and a fresh classifier (M2: its
+ * configured pooling), evaluation every N steps and at every epoch end, the best
+ * checkpoint by the task's metric kept, its dev predictions written, early stopping.
+ *
+ * Output directory: metrics.jsonl (train loss per log step, one line per
+ * evaluation), best/ (the best model: config.json, model.safetensors, vocab.txt),
+ * predictions.tsv (index, prediction, gold of the best evaluation). */
+#ifndef BERTC_FINETUNE_H
+#define BERTC_FINETUNE_H
+
+#include <stdint.h>
+
+#include "../eval/metrics.h"
+
+/* One split of a labelled task, host memory. */
+typedef struct {
+    int n;
+    const char *const *text_a;  /* (n,) */
+    const char *const *text_b;  /* (n,) or NULL: single-text task */
+    const int32_t *label;       /* (n,) class ids in [0, num_labels), or NULL (regression) */
+    const float *value;         /* (n,) regression targets, or NULL */
+} ft_split;
+
+typedef struct {
+    const char *model_dir;  /* pretrained (or finetuned) checkpoint */
+    const char *vocab;      /* vocab.txt (NULL: model_dir/vocab.txt) */
+    const char *out_dir;    /* created; holds metrics.jsonl, best/, predictions.tsv */
+    const char *device;     /* ops_by_name: cpu | cuda | cuda-fp32 */
+    int num_labels;         /* classes; 1 = regression (MSE) */
+    metric_kind metric;     /* picks the best evaluation */
+    int max_len;            /* tokens per example, specials included (truncation: longest first) */
+    int batch_size, epochs;
+    double lr, weight_decay, warmup;  /* warmup: share of all steps (< 1) or steps (≥ 1) */
+    double alpha_f;                   /* final lr multiplier (GLUE: 0) */
+    double clip;                      /* gradient-norm clipping, 0 = off */
+    int eval_every;         /* steps between evaluations (0: at epoch ends only) */
+    int patience;           /* stop after this many evaluations without a new best (0: never) */
+    uint64_t seed;          /* classifier init, shuffling, dropout */
+    int quiet;
+} ft_config;
+
+/* Defaults: lr 5e-5, wd 5e-6, 3 epochs, batch 32, max_len 128, warmup 0.06, alpha_f 0,
+ * no clipping, evaluation at epoch ends, no early stopping, seed 17, cpu, accuracy. */
+void ft_config_default(ft_config *c);
+
+typedef struct {
+    double best_metric; /* of the best evaluation */
+    int64_t best_step;
+    int evaluations;
+    int64_t steps;
+} ft_result;
+
+/* Trains on `train`, evaluates on `dev`. 0 on success; -1 + err naming the input,
+ * file or option at fault (nothing half-written: best/ and predictions.tsv are
+ * replaced atomically). */
+int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev, ft_result *out);
+
+#endif

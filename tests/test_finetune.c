@@ -81,8 +81,19 @@ TEST(finetune_learns_a_rule) {
     EXPECT(test_sh("test -s %s/best/model.safetensors && test -s %s/best/config.json && test -s %s/best/vocab.txt", out, out, out) == 0);
     EXPECT(test_sh("test $(wc -l < %s/predictions.tsv) -eq %d", out, ndv + 1) == 0);
     EXPECT(test_sh("grep -c eval_accuracy %s/metrics.jsonl | grep -qx 12", out) == 0);
-    /* the saved best model loads as a classifier */
+    /* the saved best model loads as a classifier; bertc classify on the dev texts gives
+     * the labels of the best evaluation (predictions.tsv) */
     EXPECT(test_sh("grep -q BertForSequenceClassification %s/best/config.json", out) == 0);
+    char devtxt[800];
+    snprintf(devtxt, sizeof devtxt, "%s/dev.txt", d);
+    FILE *f = fopen(devtxt, "w");
+    REQUIRE(f != NULL);
+    for (int i = ntr; i < w.n; i++) fprintf(f, "%s\n", w.text[i]);
+    fclose(f);
+    EXPECT(test_sh("./bertc classify --model %s/best --max-length 16 %s | cut -f1,2 > %s/cls.tsv && "
+                   "tail -n +2 %s/predictions.tsv | cut -f1,2 | cmp -s - %s/cls.tsv", out, devtxt, d, out, d) == 0);
+    EXPECT(test_sh("./bertc classify --model %s/best --logits %s | awk -F'\t' 'NF != 4 {exit 1}'", out, devtxt) == 0);
+    EXPECT(test_sh("./bertc classify --model %s/run/checkpoints/step-00000012 %s 2>/dev/null", d, devtxt) != 0); /* no classifier */
     /* regression: the count of e's in the window, MSE loss, Spearman */
     ft_split rtr = {.n = ntr, .text_a = (const char *const *)w.text, .value = w.value};
     ft_split rdv = {.n = ndv, .text_a = (const char *const *)w.text + ntr, .value = w.value + ntr};

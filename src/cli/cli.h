@@ -16,6 +16,15 @@ int cmd_logits(int argc, char **argv);   /* MLM logits of stored inputs */
 int cmd_pretrain(int argc, char **argv); /* MLM pretraining */
 int cmd_eval(int argc, char **argv);     /* MLM loss/accuracy of a checkpoint on shards */
 int cmd_embed(int argc, char **argv);    /* one vector per text */
+int cmd_classify(int argc, char **argv); /* labels / probabilities of a finetuned model */
+
+/* Non-empty lines of a text file (or stdin when path is NULL), without line ends. */
+typedef struct {
+    char **text;
+    size_t n, cap;
+} cli_lines;
+int cli_read_lines(cli_lines *l, const char *path); /* -1 + err naming the file */
+void cli_lines_free(cli_lines *l);
 
 /* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);

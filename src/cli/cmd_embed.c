@@ -34,32 +34,6 @@ static const char *usage =
     "  --vocab FILE       vocab.txt (default: DIR/vocab.txt)\n"
     "  --device D         cpu (default) | cuda | cuda-fp32\n";
 
-typedef struct {
-    char **text;
-    size_t n, cap;
-} lines;
-
-static int read_lines(lines *l, const char *path) {
-    FILE *f = path ? fopen(path, "r") : stdin;
-    if (!f) return err_set("%s: cannot open", path);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        if (!n) continue;
-        if (l->n == l->cap) {
-            l->cap = l->cap ? 2 * l->cap : 256;
-            l->text = xrealloc(l->text, l->cap * sizeof *l->text);
-        }
-        l->text[l->n++] = xstrdup(line);
-    }
-    free(line);
-    int bad = ferror(f);
-    if (path) fclose(f);
-    return bad ? err_set("%s: read error", path ? path : "stdin") : 0;
-}
-
 static const int32_t *g_len; /* for the sort: token counts */
 static int by_length(const void *a, const void *b) {
     int32_t x = g_len[*(const int32_t *)a], y = g_len[*(const int32_t *)b];
@@ -113,7 +87,7 @@ int cmd_embed(int argc, char **argv) {
     if (!be) return cli_fail("embed", "%s", err_msg());
     char vpath[4096];
     if (!vocab) { snprintf(vpath, sizeof vpath, "%s/vocab.txt", dir); vocab = vpath; }
-    lines in = {0};
+    cli_lines in = {0};
     tokenizer *tok = NULL;
     model *m = NULL;
     tok_encoding *enc = NULL;
@@ -121,7 +95,7 @@ int cmd_embed(int argc, char **argv) {
     float *emb = NULL, *hid = NULL;
     batch_buf bb = {0};
     int rc = 1;
-    if (read_lines(&in, input) != 0) { cli_fail("embed", "%s", err_msg()); goto done; }
+    if (cli_read_lines(&in, input) != 0) { cli_fail("embed", "%s", err_msg()); goto done; }
     if (in.n == 0) { cli_fail("embed", "no texts in %s", input ? input : "stdin"); goto done; }
     if (!(tok = tok_load(vocab, NULL))) { cli_fail("embed", "%s", err_msg()); goto done; }
     checkpoint_opts co = {.max_tokens = bs * max_len, .max_seqs = bs, .inference = 1, .quiet = 1};
@@ -193,8 +167,7 @@ int cmd_embed(int argc, char **argv) {
     rc = 0;
 done:
     for (size_t i = 0; enc && i < in.n; i++) tok_encoding_free(&enc[i]);
-    for (size_t i = 0; i < in.n; i++) free(in.text[i]);
-    free(in.text);
+    cli_lines_free(&in);
     free(enc), free(len), free(order), free(ids), free(mask), free(emb), free(hid);
     batch_free(&bb);
     model_free(m);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../backend/ops.h"
+#include "../core/err.h"
 #include "cli.h"
 
 typedef struct {
@@ -19,6 +20,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "turn text files into token shards"},
     {"pretrain", cmd_pretrain, "pretrain an encoder (MLM) on token shards"},
     {"eval", cmd_eval, "MLM loss and masked accuracy of a model on token shards"},
+    {"classify", cmd_classify, "labels and probabilities of a finetuned classifier"},
     {"embed", cmd_embed, "one vector per text (mean or [CLS] pooling) as .npy or JSONL"},
     {"encode", cmd_encode, "print the token ids of texts (one per line)"},
     {"info", cmd_info, "print the header of a token shard or safetensors file"},
@@ -35,6 +37,33 @@ static void usage(FILE *out) {
             "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int cli_read_lines(cli_lines *l, const char *path) {
+    FILE *f = path ? fopen(path, "r") : stdin;
+    if (!f) return err_set("%s: cannot open", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (!n) continue;
+        if (l->n == l->cap) {
+            l->cap = l->cap ? 2 * l->cap : 256;
+            l->text = xrealloc(l->text, l->cap * sizeof *l->text);
+        }
+        l->text[l->n++] = xstrdup(line);
+    }
+    free(line);
+    int bad = ferror(f);
+    if (path) fclose(f);
+    return bad ? err_set("%s: read error", path ? path : "stdin") : 0;
+}
+
+void cli_lines_free(cli_lines *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->text[i]);
+    free(l->text);
+    memset(l, 0, sizeof *l);
 }
 
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name) {

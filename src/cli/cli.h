@@ -26,6 +26,9 @@ typedef struct {
 int cli_read_lines(cli_lines *l, const char *path); /* -1 + err naming the file */
 void cli_lines_free(cli_lines *l);
 
+/* The vocabulary of a model directory: vocab when given, else DIR/vocab.txt (in buf). */
+const char *cli_vocab_path(const char *dir, const char *vocab, char *buf, size_t n);
+
 /* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);
 /* Normalizer flags shared by encode/vocab/tokenize: --lowercase, --no-lowercase,

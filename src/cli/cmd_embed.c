@@ -86,7 +86,7 @@ int cmd_embed(int argc, char **argv) {
     const ops *be = ops_by_name(device);
     if (!be) return cli_fail("embed", "%s", err_msg());
     char vpath[4096];
-    if (!vocab) { snprintf(vpath, sizeof vpath, "%s/vocab.txt", dir); vocab = vpath; }
+    vocab = cli_vocab_path(dir, vocab, vpath, sizeof vpath);
     cli_lines in = {0};
     tokenizer *tok = NULL;
     model *m = NULL;

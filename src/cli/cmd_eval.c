@@ -62,7 +62,7 @@ int cmd_eval(int argc, char **argv) {
     const ops *be = ops_by_name(device);
     if (!be) return cli_fail("eval", "%s", err_msg());
     char vpath[4096];
-    if (!vocab) { snprintf(vpath, sizeof vpath, "%s/vocab.txt", dir); vocab = vpath; }
+    vocab = cli_vocab_path(dir, vocab, vpath, sizeof vpath);
     shard_list shards = {0};
     tokenizer *tok = NULL;
     loader *ld = NULL;

@@ -109,7 +109,7 @@ int cmd_fill_mask(int argc, char **argv) {
     if (!dir) { free(texts); return cli_fail("fill-mask", "--model DIR is required (see --help)"); }
     if (k <= 0) { free(texts); return cli_fail("fill-mask", "--top-k must be positive"); }
     char vpath[4096];
-    if (!vocab) { snprintf(vpath, sizeof vpath, "%s/vocab.txt", dir); vocab = vpath; }
+    vocab = cli_vocab_path(dir, vocab, vpath, sizeof vpath);
     tokenizer *tok = tok_load(vocab, NULL);
     if (!tok) { free(texts); return cli_fail("fill-mask", "%s", err_msg()); }
     /* activations are sized for the longest input allowed, so keep that to what is asked */

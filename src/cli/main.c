@@ -39,6 +39,12 @@ static void usage(FILE *out) {
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
+const char *cli_vocab_path(const char *dir, const char *vocab, char *buf, size_t n) {
+    if (vocab) return vocab;
+    snprintf(buf, n, "%s/vocab.txt", dir);
+    return buf;
+}
+
 int cli_read_lines(cli_lines *l, const char *path) {
     FILE *f = path ? fopen(path, "r") : stdin;
     if (!f) return err_set("%s: cannot open", path);

@@ -140,7 +140,8 @@ static int ignorable(const char *name) {
 /* Copies every table tensor found in f into m (missing classification-head
  * tensors keep their fresh init when allow_fresh_head; anything else missing is an
  * error). Notes on stderr about unused tensors unless quiet. */
-static int read_params(model *m, const st_file *f, const char *wpath, int quiet, int allow_fresh_head) {
+static int read_params(model *m, const st_file *f, const char *wpath, int quiet, int allow_fresh_head,
+                       int fresh_classifier) {
     const ops *o = model_ops(m);
     const param_table *pt = model_params(m);
     float *host = xmalloc(pt->total * sizeof *host);
@@ -149,7 +150,7 @@ static int read_params(model *m, const st_file *f, const char *wpath, int quiet,
     char *used = xcalloc(st_count(f), 1);
     for (int i = 0; i < pt->n && rc == 0; i++) {
         const param_desc *p = &pt->p[i];
-        const st_tensor *t = find_param(f, p->name);
+        const st_tensor *t = fresh_classifier && !strncmp(p->name, "classifier.", 11) ? NULL : find_param(f, p->name);
         if (!t && !strcmp(p->name, "cls.predictions.bias")) t = st_find(f, "cls.predictions.decoder.bias");
         if (!t) {
             int head = !strncmp(p->name, "bert.pooler.", 12) || !strncmp(p->name, "classifier.", 11);
@@ -197,7 +198,7 @@ int checkpoint_read_params(model *m, const char *dir) {
     snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
     st_file *f = st_open(wpath);
     if (!f) return -1;
-    int rc = read_params(m, f, wpath, 1, 0);
+    int rc = read_params(m, f, wpath, 1, 0, 0);
     st_close(f);
     return rc;
 }
@@ -273,7 +274,7 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
                      .inference = opts->inference, .seed = opts->seed};
     model *m = model_create(&c, o, &mo);
     if (!m) { err_prefix("%s", cpath); st_close(f); return NULL; }
-    int rc = read_params(m, f, wpath, opts->quiet, 1);
+    int rc = read_params(m, f, wpath, opts->quiet, 1, opts->fresh_classifier);
     st_close(f);
     if (rc != 0) { model_free(m); return NULL; }
     return m;

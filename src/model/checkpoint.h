@@ -12,6 +12,7 @@
 typedef struct {
     int need_mlm_head;   /* fail if the checkpoint has no MLM head */
     int drop_mlm_head;   /* build no MLM head even when the checkpoint has one (finetuning) */
+    int fresh_classifier; /* initialise classifier.* fresh even when present (another task's head) */
     int num_labels;      /* > 0: add a classification head (loaded if present, else fresh) */
     int max_tokens, max_seqs;
     uint64_t seed;       /* init of anything the checkpoint lacks */

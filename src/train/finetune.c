@@ -152,8 +152,8 @@ typedef struct {
     const char *vocab;
 } ft_state;
 
-/* Predictions on dev, the metric, and the dev loss. */
-static int evaluate(ft_state *st, const ft_split *dev, int32_t *pred, double *value, double *metric, double *loss) {
+/* Predictions on dev (class ids, or values when regression) and the dev loss. */
+static void predict(ft_state *st, const ft_split *dev, const encoded *enc, int32_t *pred, double *value, double *loss) {
     const ft_config *c = st->c;
     int nl = st->nl;
     float *z = xmalloc((size_t)c->batch_size * nl * sizeof *z); /* (B, nl) logits */
@@ -162,7 +162,7 @@ static int evaluate(ft_state *st, const ft_split *dev, int32_t *pred, double *va
     for (int i0 = 0; i0 < dev->n; i0 += c->batch_size) {
         int B = dev->n - i0 < c->batch_size ? dev->n - i0 : c->batch_size;
         for (int k = 0; k < B; k++) idx[k] = i0 + k;
-        const model_batch *mb = make_batch(&st->mk, &st->dv, dev, idx, B, st->m2, c->max_len, (int32_t)tok_pad_id(st->tok));
+        const model_batch *mb = make_batch(&st->mk, enc, dev, idx, B, st->m2, c->max_len, (int32_t)tok_pad_id(st->tok));
         lsum += (double)model_forward(st->m, mb, TASK_CLASSIFY, 0, 0) * B;
         st->be->act_download(z, model_logits(st->m, TASK_CLASSIFY), (size_t)B * nl);
         for (int k = 0; k < B; k++) {
@@ -175,10 +175,19 @@ static int evaluate(ft_state *st, const ft_split *dev, int32_t *pred, double *va
     free(z);
     free(idx);
     *loss = dev->n ? lsum / dev->n : NAN;
+}
+
+static int metric_of(metric_kind kind, const ft_split *dev, int nl, const int32_t *pred, const double *value,
+                     double *out) {
     metric_input in = {.n = (size_t)dev->n, .k = nl};
     if (nl == 1) in.pred_value = value, in.gold_value = dev->value;
     else in.pred = pred, in.gold = dev->label;
-    return metric_compute(c->metric, &in, metric);
+    return metric_compute(kind, &in, out);
+}
+
+static int evaluate(ft_state *st, const ft_split *dev, int32_t *pred, double *value, double *metric, double *loss) {
+    predict(st, dev, &st->dv, pred, value, loss);
+    return metric_of(st->c->metric, dev, st->nl, pred, value, metric);
 }
 
 static int check_split(const ft_split *s, int nl, const char *what) {
@@ -207,7 +216,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     double *value = NULL;
     if (!(st.be = ops_by_name(c->device))) return -1;
     if (!(st.tok = tok_load(st.vocab, NULL))) return err_prefix("finetune vocabulary");
-    checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .max_tokens = c->batch_size * c->max_len,
+    checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .fresh_classifier = c->fresh_classifier, .max_tokens = c->batch_size * c->max_len,
                           .max_seqs = c->batch_size, .seed = c->seed, .quiet = c->quiet};
     if (!(st.m = checkpoint_load(c->model_dir, st.be, &co))) goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;
@@ -297,6 +306,38 @@ done:
     encoded_free(&st.tr);
     encoded_free(&st.dv);
     optim_free(&opt);
+    model_free(st.m);
+    tok_free(st.tok);
+    return rc;
+}
+
+int finetune_evaluate(const ft_config *c, const char *model_dir, const ft_split *s, const metric_kind *kinds, int n,
+                      double *out) {
+    ft_state st = {.c = c, .nl = c->num_labels};
+    char vpath[4200];
+    const char *vocab = c->vocab;
+    if (!vocab) { snprintf(vpath, sizeof vpath, "%s/vocab.txt", model_dir); vocab = vpath; }
+    int rc = -1;
+    int32_t *pred = xcalloc(s->n > 0 ? (size_t)s->n : 1, sizeof *pred);
+    double *value = xcalloc(s->n > 0 ? (size_t)s->n : 1, sizeof *value), loss;
+    if (check_split(s, c->num_labels, "evaluation") != 0 || !(st.be = ops_by_name(c->device))) goto done;
+    if (!(st.tok = tok_load(vocab, NULL))) goto done;
+    checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .max_tokens = c->batch_size * c->max_len,
+                          .max_seqs = c->batch_size, .inference = 1, .quiet = 1};
+    if (!(st.m = checkpoint_load(model_dir, st.be, &co))) goto done;
+    st.m2 = model_cfg(st.m)->arch == ARCH_M2;
+    if (encode_split(st.tok, s, c->max_len, "evaluation", &st.dv) != 0) goto done;
+    size_t cap = (size_t)c->batch_size * c->max_len;
+    st.mk.ids = xmalloc(cap * 4), st.mk.types = xmalloc(cap * 4), st.mk.mask = xmalloc(cap * 4);
+    st.mk.labels = xmalloc((size_t)c->batch_size * 4), st.mk.targets = xmalloc((size_t)c->batch_size * 4);
+    predict(&st, s, &st.dv, pred, value, &loss);
+    rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) rc = metric_of(kinds[i], s, st.nl, pred, value, &out[i]);
+done:
+    free(pred), free(value);
+    free(st.mk.ids), free(st.mk.types), free(st.mk.mask), free(st.mk.labels), free(st.mk.targets);
+    batch_free(&st.mk.bb);
+    encoded_free(&st.dv);
     model_free(st.m);
     tok_free(st.tok);
     return rc;

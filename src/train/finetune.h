@@ -39,6 +39,7 @@ typedef struct {
     int eval_every;         /* steps between evaluations (0: at epoch ends only) */
     int patience;           /* stop after this many evaluations without a new best (0: never) */
     uint64_t seed;          /* classifier init, shuffling, dropout */
+    int fresh_classifier;   /* a new classifier even when model_dir has one (another task's) */
     int quiet;
 } ft_config;
 
@@ -57,5 +58,10 @@ typedef struct {
  * file or option at fault (nothing half-written: best/ and predictions.tsv are
  * replaced atomically). */
 int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev, ft_result *out);
+
+/* Evaluates the classifier in model_dir (e.g. out_dir/best) on s with c's device,
+ * max_len, batch_size and num_labels: out[i] = metric kinds[i]. -1 + err on failure. */
+int finetune_evaluate(const ft_config *c, const char *model_dir, const ft_split *s, const metric_kind *kinds, int n,
+                      double *out);
 
 #endif

@@ -17,6 +17,8 @@ int cmd_pretrain(int argc, char **argv); /* MLM pretraining */
 int cmd_eval(int argc, char **argv);     /* MLM loss/accuracy of a checkpoint on shards */
 int cmd_embed(int argc, char **argv);    /* one vector per text */
 int cmd_classify(int argc, char **argv); /* labels / probabilities of a finetuned model */
+int cmd_finetune(int argc, char **argv); /* classification / regression finetuning */
+int cmd_glue(int argc, char **argv);     /* the GLUE suite */
 
 /* Non-empty lines of a text file (or stdin when path is NULL), without line ends. */
 typedef struct {

@@ -20,6 +20,8 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "turn text files into token shards"},
     {"pretrain", cmd_pretrain, "pretrain an encoder (MLM) on token shards"},
     {"eval", cmd_eval, "MLM loss and masked accuracy of a model on token shards"},
+    {"finetune", cmd_finetune, "finetune for classification or regression (GLUE or TSV/CSV/JSONL)"},
+    {"glue", cmd_glue, "run the GLUE suite from a pretrained model"},
     {"classify", cmd_classify, "labels and probabilities of a finetuned classifier"},
     {"embed", cmd_embed, "one vector per text (mean or [CLS] pooling) as .npy or JSONL"},
     {"encode", cmd_encode, "print the token ids of texts (one per line)"},

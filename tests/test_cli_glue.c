@@ -22,9 +22,12 @@ TEST(cli_finetune_glue_and_generic_files) {
     if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
     const char *m = tiny_model(), *d = test_tmpdir(), *fx = test_fixture_dir();
     EXPECT(test_sh("./bertc finetune -q --model %s --glue sst2 --train %s/glue_quick/SST-2/train.tsv "
-                   "--dev %s/glue_quick/SST-2/dev.tsv --out %s/sst2 --epochs 2 --max-length 24 > %s/sst2.txt",
-                   m, fx, fx, d, d) == 0);
+                   "--dev %s/glue_quick/SST-2/dev.tsv --test %s/glue_quick/SST-2/dev.tsv --out %s/sst2 --epochs 2 --max-length 24 "
+                   "> %s/sst2.txt", m, fx, fx, fx, d, d) == 0);
     EXPECT(test_sh("grep -q 'best accuracy' %s/sst2.txt && test -s %s/sst2/best/model.safetensors", d, d) == 0);
+    /* --test scores the best model once: on the dev file it must repeat the best dev accuracy */
+    EXPECT(test_sh("b=$(sed -n 's/^best accuracy \\([0-9.]*\\).*/\\1/p' %s/sst2.txt); "
+                   "grep -q \"^test (.*accuracy $b\" %s/sst2.txt", d, d) == 0);
     /* a generic TSV with named columns (the STS-B files read as a table: regression inferred) */
     EXPECT(test_sh("./bertc finetune -q --model %s --text sentence1 --text-pair sentence2 --label score "
                    "--train %s/glue_quick/STS-B/train.tsv --dev %s/glue_quick/STS-B/dev.tsv --out %s/stsb "

@@ -11,12 +11,13 @@
 #include "cli.h"
 
 static const char *usage =
-    "usage: bertc finetune --model DIR --train FILE --dev FILE --out DIR [options]\n"
+    "usage: bertc finetune --model DIR --train FILE --dev FILE --out DIR [--test FILE] [options]\n"
     "\n"
     "Finetunes the encoder in DIR for sequence classification (cross-entropy over a fresh\n"
     "classifier on the [CLS] pooler) or regression (MSE), evaluates on the dev file every\n"
     "--eval-every steps and at each epoch's end, keeps the best model by the metric in\n"
     "OUT/best/ and its dev predictions in OUT/predictions.tsv; OUT/metrics.jsonl logs both.\n"
+    "With --test, the best model is then scored once on the test file (accuracy and the metric).\n"
     "\n"
     "data (one of):\n"
     "  --glue TASK        GLUE files in their published layout (cola, sst2, mrpc, stsb, qqp,\n"
@@ -71,7 +72,7 @@ static void print_skipped(const task_data *d) {
 int cmd_finetune(int argc, char **argv) {
     ft_config c;
     ft_config_default(&c);
-    const char *train_path = NULL, *dev_path = NULL, *glue = NULL, *metric = NULL, *fmt = NULL;
+    const char *train_path = NULL, *dev_path = NULL, *test_path = NULL, *glue = NULL, *metric = NULL, *fmt = NULL;
     task_columns cols = {0};
     task_options to = {0};
     int set_lr = 0, set_wd = 0, set_ep = 0, set_bs = 0, set_eval = 0, set_seed = 0, regression = 0;
@@ -81,6 +82,7 @@ int cmd_finetune(int argc, char **argv) {
         else if ((v = cli_flag_value(argc, argv, &i, "--model"))) c.model_dir = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--train"))) train_path = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--dev"))) dev_path = v;
+        else if ((v = cli_flag_value(argc, argv, &i, "--test"))) test_path = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--out"))) c.out_dir = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--glue"))) glue = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--text"))) cols.text = v;
@@ -155,6 +157,22 @@ int cmd_finetune(int argc, char **argv) {
     printf("best %s %.4f at step %lld of %lld (%d evaluations); model in %s/best, predictions in %s/predictions.tsv\n",
            metric_name(c.metric), res.best_metric, (long long)res.best_step, (long long)res.steps, res.evaluations, c.out_dir,
            c.out_dir);
+    if (test_path) { /* the best model on the test file, once */
+        task_data *te = gt ? task_read_glue(gt->name, test_path, &dto) : task_read_table(test_path, format, &cols, &dto);
+        if (!te) { cli_fail("finetune", "%s", err_msg()); goto done; }
+        split_view vx = {0};
+        view_of(&vx, te);
+        char best[4200];
+        snprintf(best, sizeof best, "%s/best", c.out_dir);
+        metric_kind kinds[2] = {c.num_labels == 1 ? METRIC_PEARSON : METRIC_ACCURACY, c.metric};
+        double v[2];
+        int trc = finetune_evaluate(&c, best, &vx.s, kinds, 2, v);
+        if (trc == 0) printf("test (%zu examples): %s %.4f, %s %.4f\n", te->n, metric_name(kinds[0]), v[0], metric_name(kinds[1]), v[1]);
+        else cli_fail("finetune", "test: %s", err_msg());
+        view_free(&vx);
+        task_free(te);
+        if (trc != 0) goto done;
+    }
     rc = 0;
 done:
     view_free(&vt);

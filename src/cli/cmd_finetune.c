@@ -39,31 +39,6 @@ static const char *usage =
     "                 (default: the GLUE task's first metric; accuracy; spearman for regression)\n"
     "  --seed N (17)  --device cpu|cuda|cuda-fp32 (cpu)  --vocab FILE  -q, --quiet\n";
 
-/* The split arrays finetune_run takes, pointing into a task_data. */
-typedef struct {
-    ft_split s;
-    const char **a, **b;
-    int32_t *label;
-    float *value;
-} split_view;
-
-static void view_of(split_view *v, const task_data *d) {
-    size_t n = d->n;
-    v->a = xmalloc((n ? n : 1) * sizeof *v->a);
-    v->b = d->has_pair ? xmalloc((n ? n : 1) * sizeof *v->b) : NULL;
-    v->label = d->kind == TASK_LABEL_CLASS ? xmalloc((n ? n : 1) * sizeof *v->label) : NULL;
-    v->value = d->kind == TASK_LABEL_REGRESSION ? xmalloc((n ? n : 1) * sizeof *v->value) : NULL;
-    for (size_t i = 0; i < n; i++) {
-        v->a[i] = d->ex[i].text_a;
-        if (v->b) v->b[i] = d->ex[i].text_b ? d->ex[i].text_b : "";
-        if (v->label) v->label[i] = d->ex[i].label;
-        if (v->value) v->value[i] = d->ex[i].value;
-    }
-    v->s = (ft_split){.n = (int)n, .text_a = v->a, .text_b = v->b, .label = v->label, .value = v->value};
-}
-
-static void view_free(split_view *v) { free(v->a), free(v->b), free(v->label), free(v->value); }
-
 static void print_skipped(const task_data *d) {
     for (size_t i = 0; i < d->n_skipped && i < TASK_MAX_SKIP_MSGS; i++) fprintf(stderr, "  skipped %s\n", d->skipped[i]);
     if (d->n_skipped) fprintf(stderr, "finetune: %s: %zu malformed rows left out\n", d->path, d->n_skipped);
@@ -139,44 +114,43 @@ int cmd_finetune(int argc, char **argv) {
     if (!dv) { task_free(tr); return cli_fail("finetune", "%s", err_msg()); }
     print_skipped(dv);
     int rc = 1;
-    split_view vt = {0}, vd = {0};
+    ft_split vt = {0}, vd = {0};
     if (tr->kind == TASK_LABEL_MULTI) { cli_fail("finetune", "%s: multi-label finetuning is not supported yet", train_path); goto done; }
     if (!tr->has_labels || !dv->has_labels) { cli_fail("finetune", "both files need labels"); goto done; }
     c.num_labels = tr->kind == TASK_LABEL_REGRESSION ? 1 : gt ? gt->n_labels : tr->labels.n;
     if (c.num_labels < 2 && tr->kind == TASK_LABEL_CLASS) { cli_fail("finetune", "%s: one class only", train_path); goto done; }
     const char *mname = metric ? metric : gt ? gt->metrics[0] : c.num_labels == 1 ? "spearman" : "accuracy";
     if ((c.metric = metric_parse(mname)) == METRIC_UNKNOWN) { cli_fail("finetune", "--metric: %s", err_msg()); goto done; }
-    view_of(&vt, tr);
-    view_of(&vd, dv);
+    vt = ft_split_of_task(tr, (int)tr->n);
+    vd = ft_split_of_task(dv, (int)dv->n);
     if (!c.quiet)
         fprintf(stderr, "finetune: %zu train / %zu dev examples, %s, %d %s; lr %g, %d epochs of batch %d, metric %s\n",
                 tr->n, dv->n, tr->has_pair ? "text pairs" : "single texts", c.num_labels,
                 c.num_labels == 1 ? "output (regression)" : "classes", c.lr, c.epochs, c.batch_size, metric_name(c.metric));
     ft_result res;
-    if (finetune_run(&c, &vt.s, &vd.s, &res) != 0) { cli_fail("finetune", "%s", err_msg()); goto done; }
+    if (finetune_run(&c, &vt, &vd, &res) != 0) { cli_fail("finetune", "%s", err_msg()); goto done; }
     printf("best %s %.4f at step %lld of %lld (%d evaluations); model in %s/best, predictions in %s/predictions.tsv\n",
            metric_name(c.metric), res.best_metric, (long long)res.best_step, (long long)res.steps, res.evaluations, c.out_dir,
            c.out_dir);
     if (test_path) { /* the best model on the test file, once */
         task_data *te = gt ? task_read_glue(gt->name, test_path, &dto) : task_read_table(test_path, format, &cols, &dto);
         if (!te) { cli_fail("finetune", "%s", err_msg()); goto done; }
-        split_view vx = {0};
-        view_of(&vx, te);
+        ft_split vx = ft_split_of_task(te, (int)te->n);
         char best[4200];
         snprintf(best, sizeof best, "%s/best", c.out_dir);
         metric_kind kinds[2] = {c.num_labels == 1 ? METRIC_PEARSON : METRIC_ACCURACY, c.metric};
         double v[2];
-        int trc = finetune_evaluate(&c, best, &vx.s, kinds, 2, v);
+        int trc = finetune_evaluate(&c, best, &vx, kinds, 2, v);
         if (trc == 0) printf("test (%zu examples): %s %.4f, %s %.4f\n", te->n, metric_name(kinds[0]), v[0], metric_name(kinds[1]), v[1]);
         else cli_fail("finetune", "test: %s", err_msg());
-        view_free(&vx);
+        ft_split_free(&vx);
         task_free(te);
         if (trc != 0) goto done;
     }
     rc = 0;
 done:
-    view_free(&vt);
-    view_free(&vd);
+    ft_split_free(&vt);
+    ft_split_free(&vd);
     task_free(tr);
     task_free(dv);
     return rc;

@@ -50,25 +50,6 @@ static int wanted(const char *list, const glue_task *gt) {
     return list == NULL;
 }
 
-/* ft_split view of a task_data (owned arrays freed by split_free). */
-static ft_split split_of(const task_data *d, int max_n) {
-    int n = (int)d->n < max_n ? (int)d->n : max_n;
-    const char **a = xmalloc((size_t)(n ? n : 1) * sizeof *a), **b = d->has_pair ? xmalloc((size_t)(n ? n : 1) * sizeof *b) : NULL;
-    int32_t *lab = d->kind == TASK_LABEL_CLASS ? xmalloc((size_t)(n ? n : 1) * sizeof *lab) : NULL;
-    float *val = d->kind == TASK_LABEL_REGRESSION ? xmalloc((size_t)(n ? n : 1) * sizeof *val) : NULL;
-    for (int i = 0; i < n; i++) {
-        a[i] = d->ex[i].text_a;
-        if (b) b[i] = d->ex[i].text_b ? d->ex[i].text_b : "";
-        if (lab) lab[i] = d->ex[i].label;
-        if (val) val[i] = d->ex[i].value;
-    }
-    return (ft_split){.n = n, .text_a = a, .text_b = b, .label = lab, .value = val};
-}
-
-static void split_free(ft_split *s) {
-    free((void *)s->text_a), free((void *)s->text_b), free((void *)s->label), free((void *)s->value);
-}
-
 int cmd_glue(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *out = NULL, *tasks = NULL, *device = "cpu";
     int quick = 0, all_seeds = 0, max_len = 128, quiet = 0;
@@ -128,8 +109,8 @@ int cmd_glue(int argc, char **argv) {
             task_free(tr), task_free(dv[0]), task_free(dv[1]);
             break;
         }
-        ft_split str = split_of(tr, quick ? 256 : 1 << 30), sdv[2] = {split_of(dv[0], 1 << 30), {0}};
-        if (dv[1]) sdv[1] = split_of(dv[1], 1 << 30);
+        ft_split str = ft_split_of_task(tr, quick ? 256 : 1 << 30), sdv[2] = {ft_split_of_task(dv[0], 1 << 30), {0}};
+        if (dv[1]) sdv[1] = ft_split_of_task(dv[1], 1 << 30);
         int n_seeds = quick || !all_seeds ? 1 : (r->n_seeds > 0 ? r->n_seeds : 1);
         metric_kind kinds[2];
         for (int k = 0; k < gt->n_metrics; k++) kinds[k] = metric_parse(gt->metrics[k]);
@@ -181,8 +162,8 @@ int cmd_glue(int argc, char **argv) {
             total += task_sum / task_n;
             n_tasks++;
         }
-        split_free(&str), split_free(&sdv[0]);
-        if (dv[1]) split_free(&sdv[1]);
+        ft_split_free(&str), ft_split_free(&sdv[0]);
+        if (dv[1]) ft_split_free(&sdv[1]);
         task_free(tr), task_free(dv[0]), task_free(dv[1]);
     }
     if (rc == 0 && n_tasks) {

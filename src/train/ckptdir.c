@@ -13,7 +13,7 @@
 #include "../core/err.h"
 #include "../io/file.h"
 
-static int rm_tree(const char *path) {
+int ckptdir_remove(const char *path) {
     DIR *d = opendir(path);
     if (!d) return errno == ENOENT ? 0 : -1;
     struct dirent *e;
@@ -39,7 +39,7 @@ int ckptdir_begin(const char *run, int step, char *tmp, size_t n) {
     snprintf(dir, sizeof dir, "%s/checkpoints", run);
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set("%s: cannot create: %s", dir, strerror(errno));
     snprintf(tmp, n, "%s/step-%08d.tmp", dir, step);
-    rm_tree(tmp);
+    ckptdir_remove(tmp);
     if (mkdir(tmp, 0777) != 0) return err_set("%s: cannot create: %s", tmp, strerror(errno));
     return 0;
 }
@@ -47,7 +47,7 @@ int ckptdir_begin(const char *run, int step, char *tmp, size_t n) {
 void ckptdir_abort(const char *run, int step) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s/checkpoints/step-%08d.tmp", run, step);
-    rm_tree(tmp);
+    ckptdir_remove(tmp);
 }
 
 static int step_of(const char *name) {
@@ -65,7 +65,7 @@ int ckptdir_commit(const char *run, int step, int keep) {
     snprintf(tmp, sizeof tmp, "%s/step-%08d.tmp", dir, step);
     snprintf(fin, sizeof fin, "%s/step-%08d", dir, step);
     fsync_path(tmp);
-    rm_tree(fin); /* a checkpoint of the same step from an earlier, interrupted attempt */
+    ckptdir_remove(fin); /* a checkpoint of the same step from an earlier, interrupted attempt */
     if (rename(tmp, fin) != 0) return err_set("%s: cannot rename into place: %s", fin, strerror(errno));
     fsync_path(dir);
     snprintf(latest, sizeof latest, "%s/latest", dir);
@@ -90,7 +90,7 @@ int ckptdir_commit(const char *run, int step, int keep) {
         if (steps[i] == step) continue;
         char old[4200];
         snprintf(old, sizeof old, "%s/step-%08d", dir, steps[i]);
-        rm_tree(old);
+        ckptdir_remove(old);
     }
     free(steps);
     return 0;

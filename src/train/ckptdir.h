@@ -25,4 +25,8 @@ void ckptdir_abort(const char *run, int step);
  * missing directory, etc.). */
 int ckptdir_latest(const char *run, char *dir, size_t n);
 
+/* Removes a checkpoint directory (plain files only) and its files; 0 when it is gone
+ * or was never there. */
+int ckptdir_remove(const char *path);
+
 #endif

@@ -1,7 +1,6 @@
 /* finetune.c — see finetune.h. */
 #include "finetune.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -16,7 +15,9 @@
 #include "../io/file.h"
 #include "../model/batch.h"
 #include "../model/checkpoint.h"
+#include "../data/task.h"
 #include "../text/tokenizer.h"
+#include "ckptdir.h"
 #include "optim.h"
 #include "schedule.h"
 
@@ -93,21 +94,6 @@ static const model_batch *make_batch(batch_maker *mk, const encoded *e, const ft
     return &mk->bb.b;
 }
 
-/* Removes a checkpoint directory's files, then the directory (it holds no subdirectories). */
-static void remove_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[4400];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* best.tmp is written whole, then best → best.old, best.tmp → best, best.old removed:
  * a crash leaves a complete best/ or best.old/. */
 static int save_best(model *m, const char *out, const char *vocab) {
@@ -115,12 +101,12 @@ static int save_best(model *m, const char *out, const char *vocab) {
     snprintf(tmp, sizeof tmp, "%s/best.tmp", out);
     snprintf(best, sizeof best, "%s/best", out);
     snprintf(old, sizeof old, "%s/best.old", out);
-    remove_dir(tmp);
+    ckptdir_remove(tmp);
     if (checkpoint_save(m, tmp, vocab) != 0) return err_prefix("saving the best model");
-    remove_dir(old);
+    ckptdir_remove(old);
     if (rename(best, old) != 0 && errno != ENOENT) return err_set("%s: %s", best, strerror(errno));
     if (rename(tmp, best) != 0) return err_set("%s: %s", best, strerror(errno));
-    remove_dir(old);
+    ckptdir_remove(old);
     return 0;
 }
 
@@ -341,4 +327,24 @@ done:
     model_free(st.m);
     tok_free(st.tok);
     return rc;
+}
+
+ft_split ft_split_of_task(const task_data *d, int max_n) {
+    int n = (int)d->n < max_n ? (int)d->n : max_n;
+    size_t cap = n > 0 ? (size_t)n : 1;
+    const char **a = xmalloc(cap * sizeof *a), **b = d->has_pair ? xmalloc(cap * sizeof *b) : NULL;
+    int32_t *lab = d->kind == TASK_LABEL_CLASS ? xmalloc(cap * sizeof *lab) : NULL;
+    float *val = d->kind == TASK_LABEL_REGRESSION ? xmalloc(cap * sizeof *val) : NULL;
+    for (int i = 0; i < n; i++) {
+        a[i] = d->ex[i].text_a;
+        if (b) b[i] = d->ex[i].text_b ? d->ex[i].text_b : "";
+        if (lab) lab[i] = d->ex[i].label;
+        if (val) val[i] = d->ex[i].value;
+    }
+    return (ft_split){.n = n, .text_a = a, .text_b = b, .label = lab, .value = val};
+}
+
+void ft_split_free(ft_split *s) {
+    free((void *)s->text_a), free((void *)s->text_b), free((void *)s->label), free((void *)s->value);
+    memset(s, 0, sizeof *s);
 }

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "../data/task.h"
 #include "../eval/metrics.h"
 
 /* One split of a labelled task, host memory. */
@@ -61,6 +62,10 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
 
 /* Evaluates the classifier in model_dir (e.g. out_dir/best) on s with c's device,
  * max_len, batch_size and num_labels: out[i] = metric kinds[i]. -1 + err on failure. */
+/* A split pointing into d's examples (its first max_n), arrays owned by the split. */
+ft_split ft_split_of_task(const task_data *d, int max_n);
+void ft_split_free(ft_split *s);
+
 int finetune_evaluate(const ft_config *c, const char *model_dir, const ft_split *s, const metric_kind *kinds, int n,
                       double *out);
 

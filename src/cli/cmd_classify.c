@@ -55,7 +55,10 @@ int cmd_classify(int argc, char **argv) {
     tokenizer *tok = NULL;
     model *m = NULL;
     batch_buf bb = {0};
-    int32_t *ids = NULL, *types = NULL, *mask = NULL, *labels = NULL;
+    const uint32_t **rid = NULL; /* (bs,) the rows of a batch: ids, types, lengths */
+    const uint8_t **rty = NULL;
+    int *rlen = NULL;
+    int32_t *labels = NULL;
     float *targets = NULL, *z = NULL;
     int rc = 1;
     if (cli_read_lines(&in, input) != 0) { cli_fail("classify", "%s", err_msg()); goto done; }
@@ -68,8 +71,7 @@ int cmd_classify(int argc, char **argv) {
     tok_encode_opts eo;
     tok_encode_opts_default(&eo);
     eo.max_length = (size_t)max_len;
-    size_t cap = (size_t)bs * max_len;
-    ids = xmalloc(cap * 4), types = xmalloc(cap * 4), mask = xmalloc(cap * 4);
+    rid = xmalloc((size_t)bs * sizeof *rid), rty = xmalloc((size_t)bs * sizeof *rty), rlen = xmalloc((size_t)bs * sizeof *rlen);
     labels = xcalloc((size_t)bs, 4), targets = xcalloc((size_t)bs, 4);
     z = xmalloc((size_t)bs * nl * sizeof *z);
     tok_encoding *enc = xcalloc((size_t)bs, sizeof *enc);
@@ -93,17 +95,9 @@ int cmd_classify(int argc, char **argv) {
             S = (int)enc[k].n > S ? (int)enc[k].n : S;
         }
         if (m2) S = max_len; /* M2 rows: padded to the length, as its reference does */
-        for (int k = 0; k < B; k++)
-            for (int t = 0; t < S; t++) {
-                int real = t < (int)enc[k].n;
-                ids[k * S + t] = real ? (int32_t)enc[k].ids[t] : (int32_t)tok_pad_id(tok);
-                types[k * S + t] = real ? enc[k].type_ids[t] : 0;
-                mask[k * S + t] = real;
-            }
+        for (int k = 0; k < B; k++) rid[k] = enc[k].ids, rty[k] = enc[k].type_ids, rlen[k] = (int)enc[k].n;
         batch_free(&bb);
-        int brc = m2 ? batch_from_padded_keep_pads(&bb, B, S, ids, types, mask, NULL, 0)
-                     : batch_from_padded(&bb, B, S, ids, types, mask, NULL, 0);
-        if (brc != 0) {
+        if (batch_from_rows(&bb, B, S, rid, rty, rlen, (int32_t)tok_pad_id(tok), m2) != 0) {
             cli_fail("classify", "%s", err_msg());
             for (int j = 0; j < bs; j++) tok_encoding_free(&enc[j]);
             free(enc);
@@ -131,7 +125,7 @@ int cmd_classify(int argc, char **argv) {
     rc = 0;
 done:
     cli_lines_free(&in);
-    free(ids), free(types), free(mask), free(labels), free(targets), free(z);
+    free(rid), free(rty), free(rlen), free(labels), free(targets), free(z);
     batch_free(&bb);
     model_free(m);
     tok_free(tok);

@@ -91,7 +91,9 @@ int cmd_embed(int argc, char **argv) {
     tokenizer *tok = NULL;
     model *m = NULL;
     tok_encoding *enc = NULL;
-    int32_t *len = NULL, *order = NULL, *ids = NULL, *mask = NULL;
+    int32_t *len = NULL, *order = NULL;
+    const uint32_t **rid = NULL; /* (bs,) the rows of a batch: ids and lengths */
+    int *rlen = NULL;
     float *emb = NULL, *hid = NULL;
     batch_buf bb = {0};
     int rc = 1;
@@ -122,24 +124,18 @@ int cmd_embed(int argc, char **argv) {
     g_len = len;
     qsort(order, in.n, sizeof *order, by_length);
     emb = xcalloc(in.n * (size_t)C, sizeof *emb);
-    ids = xmalloc((size_t)bs * max_len * sizeof *ids);
-    mask = xmalloc((size_t)bs * max_len * sizeof *mask);
+    rid = xmalloc((size_t)bs * sizeof *rid);
+    rlen = xmalloc((size_t)bs * sizeof *rlen);
     hid = xmalloc((size_t)bs * max_len * C * sizeof *hid);
     for (size_t b0 = 0; b0 < in.n; b0 += (size_t)bs) {
         int B = (int)(in.n - b0 < (size_t)bs ? in.n - b0 : (size_t)bs);
         int S = m2 ? max_len : len[order[b0 + (size_t)B - 1]]; /* the longest of the batch (sorted) */
         for (int s = 0; s < B; s++) {
             const tok_encoding *e = &enc[order[b0 + (size_t)s]];
-            for (int t = 0; t < S; t++) {
-                int real = t < (int)e->n;
-                ids[s * S + t] = real ? (int32_t)e->ids[t] : (int32_t)tok_pad_id(tok);
-                mask[s * S + t] = real;
-            }
+            rid[s] = e->ids, rlen[s] = (int)e->n;
         }
         batch_free(&bb);
-        int brc = m2 ? batch_from_padded_keep_pads(&bb, B, S, ids, NULL, mask, NULL, 0)
-                     : batch_from_padded(&bb, B, S, ids, NULL, mask, NULL, 0);
-        if (brc != 0) { cli_fail("embed", "%s", err_msg()); goto done; }
+        if (batch_from_rows(&bb, B, S, rid, NULL, rlen, (int32_t)tok_pad_id(tok), m2) != 0) { cli_fail("embed", "%s", err_msg()); goto done; }
         model_forward(m, &bb.b, TASK_ENCODE, 0, 0);
         be->act_download(hid, model_hidden(m), (size_t)bb.b.T * C);
         for (int s = 0; s < B; s++) {
@@ -168,7 +164,7 @@ int cmd_embed(int argc, char **argv) {
 done:
     for (size_t i = 0; enc && i < in.n; i++) tok_encoding_free(&enc[i]);
     cli_lines_free(&in);
-    free(enc), free(len), free(order), free(ids), free(mask), free(emb), free(hid);
+    free(enc), free(len), free(order), free(rid), free(rlen), free(emb), free(hid);
     batch_free(&bb);
     model_free(m);
     tok_free(tok);

@@ -79,3 +79,21 @@ void batch_free(batch_buf *bb) {
     free(bb->mask);
     memset(bb, 0, sizeof *bb);
 }
+
+int batch_from_rows(batch_buf *bb, int B, int S, const uint32_t *const *ids, const uint8_t *const *types,
+                    const int *lens, int32_t pad, int keep_pads) {
+    size_t n = (size_t)B * (size_t)S;
+    int32_t *pid = xmalloc((n ? n : 1) * sizeof *pid), *pty = xmalloc((n ? n : 1) * sizeof *pty);
+    int32_t *msk = xmalloc((n ? n : 1) * sizeof *msk); /* (B, S) padded ids, types, attention mask */
+    for (int k = 0; k < B; k++)
+        for (int t = 0; t < S; t++) {
+            int real = t < lens[k];
+            pid[(size_t)k * S + t] = real ? (int32_t)ids[k][t] : pad;
+            pty[(size_t)k * S + t] = real && types && types[k] ? types[k][t] : 0;
+            msk[(size_t)k * S + t] = real;
+        }
+    int rc = keep_pads ? batch_from_padded_keep_pads(bb, B, S, pid, pty, msk, NULL, 0)
+                       : batch_from_padded(bb, B, S, pid, pty, msk, NULL, 0);
+    free(pid), free(pty), free(msk);
+    return rc;
+}

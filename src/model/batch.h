@@ -26,6 +26,11 @@ int batch_from_padded(batch_buf *bb, int B, int S, const int32_t *input_ids, con
  * real) only goes to b.attn_mask, for mean pooling. */
 int batch_from_padded_keep_pads(batch_buf *bb, int B, int S, const int32_t *input_ids, const int32_t *token_types,
                                 const int32_t *attention_mask, const int32_t *labels, int32_t min_label);
+/* B rows of token ids (row k: its first lens[k] ids real, types[k] may be NULL for
+ * zeros) padded with pad to S ≥ every lens[k], then as batch_from_padded — or, with
+ * keep_pads, batch_from_padded_keep_pads (M2: rows of exactly S tokens). */
+int batch_from_rows(batch_buf *bb, int B, int S, const uint32_t *const *ids, const uint8_t *const *types,
+                    const int *lens, int32_t pad, int keep_pads);
 /* Makes every real token an MLM row (targets = the input ids): logits at every position. */
 void batch_all_rows(batch_buf *bb);
 void batch_free(batch_buf *bb);

@@ -62,36 +62,43 @@ static void encoded_free(encoded *e) {
 }
 
 /* Examples idx[0 … B−1] as a model batch: rows padded to the longest (M2: to max_len)
- * and unpadded again (batch.h); labels / targets attached. */
+ * and unpadded again (batch_from_rows); labels / targets attached. */
 typedef struct {
     batch_buf bb;
-    int32_t *ids, *types, *mask, *labels; /* (B·S,) ×3, (B,) */
-    float *targets;                       /* (B,) */
+    const uint32_t **ids;  /* (B,) per row: token ids, token types, lengths */
+    const uint8_t **types;
+    int *lens;
+    int32_t *labels;       /* (B,) */
+    float *targets;        /* (B,) */
 } batch_maker;
 
 static const model_batch *make_batch(batch_maker *mk, const encoded *e, const ft_split *s, const int32_t *idx, int B,
                                      int m2, int max_len, int32_t pad) {
     int S = 0;
-    for (int k = 0; k < B; k++) S = (int)e->enc[idx[k]].n > S ? (int)e->enc[idx[k]].n : S;
-    if (m2) S = max_len;
     for (int k = 0; k < B; k++) {
         const tok_encoding *x = &e->enc[idx[k]];
-        for (int t = 0; t < S; t++) {
-            int real = t < (int)x->n;
-            mk->ids[k * S + t] = real ? (int32_t)x->ids[t] : pad;
-            mk->types[k * S + t] = real ? x->type_ids[t] : 0;
-            mk->mask[k * S + t] = real;
-        }
+        mk->ids[k] = x->ids, mk->types[k] = x->type_ids, mk->lens[k] = (int)x->n;
+        S = mk->lens[k] > S ? mk->lens[k] : S;
         mk->labels[k] = s->label ? s->label[idx[k]] : 0;
         mk->targets[k] = s->value ? s->value[idx[k]] : 0.0f;
     }
     batch_free(&mk->bb);
-    int rc = m2 ? batch_from_padded_keep_pads(&mk->bb, B, S, mk->ids, mk->types, mk->mask, NULL, 0)
-                : batch_from_padded(&mk->bb, B, S, mk->ids, mk->types, mk->mask, NULL, 0);
-    CHECK(rc == 0, "finetune batch");
+    CHECK(batch_from_rows(&mk->bb, B, m2 ? max_len : S, mk->ids, mk->types, mk->lens, pad, m2) == 0, "finetune batch");
     mk->bb.b.labels = mk->labels;
     mk->bb.b.targets = mk->targets;
     return &mk->bb.b;
+}
+
+/* The row arrays of a batch_maker for batches of up to B examples. */
+static void maker_init(batch_maker *mk, int B) {
+    mk->ids = xmalloc((size_t)B * sizeof *mk->ids), mk->types = xmalloc((size_t)B * sizeof *mk->types);
+    mk->lens = xmalloc((size_t)B * sizeof *mk->lens);
+    mk->labels = xmalloc((size_t)B * sizeof *mk->labels), mk->targets = xmalloc((size_t)B * sizeof *mk->targets);
+}
+
+static void maker_free(batch_maker *mk) {
+    free(mk->ids), free(mk->types), free(mk->lens), free(mk->labels), free(mk->targets);
+    batch_free(&mk->bb);
 }
 
 /* best.tmp is written whole, then best → best.old, best.tmp → best, best.old removed:
@@ -209,9 +216,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     if (encode_split(st.tok, train, c->max_len, "train", &st.tr) != 0 ||
         encode_split(st.tok, dev, c->max_len, "dev", &st.dv) != 0)
         goto done;
-    size_t cap = (size_t)c->batch_size * c->max_len;
-    st.mk.ids = xmalloc(cap * 4), st.mk.types = xmalloc(cap * 4), st.mk.mask = xmalloc(cap * 4);
-    st.mk.labels = xmalloc((size_t)c->batch_size * 4), st.mk.targets = xmalloc((size_t)c->batch_size * 4);
+    maker_init(&st.mk, c->batch_size);
     optim_config oc;
     optim_config_default(&oc); /* DecoupledAdamW, betas (0.9, 0.98), eps 1e-6 */
     oc.lr = c->lr;
@@ -287,8 +292,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
 done:
     if (st.metrics) fclose(st.metrics);
     free(order), free(pred), free(value);
-    free(st.mk.ids), free(st.mk.types), free(st.mk.mask), free(st.mk.labels), free(st.mk.targets);
-    batch_free(&st.mk.bb);
+    maker_free(&st.mk);
     encoded_free(&st.tr);
     encoded_free(&st.dv);
     optim_free(&opt);
@@ -313,16 +317,13 @@ int finetune_evaluate(const ft_config *c, const char *model_dir, const ft_split 
     if (!(st.m = checkpoint_load(model_dir, st.be, &co))) goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;
     if (encode_split(st.tok, s, c->max_len, "evaluation", &st.dv) != 0) goto done;
-    size_t cap = (size_t)c->batch_size * c->max_len;
-    st.mk.ids = xmalloc(cap * 4), st.mk.types = xmalloc(cap * 4), st.mk.mask = xmalloc(cap * 4);
-    st.mk.labels = xmalloc((size_t)c->batch_size * 4), st.mk.targets = xmalloc((size_t)c->batch_size * 4);
+    maker_init(&st.mk, c->batch_size);
     predict(&st, s, &st.dv, pred, value, &loss);
     rc = 0;
     for (int i = 0; i < n && rc == 0; i++) rc = metric_of(kinds[i], s, st.nl, pred, value, &out[i]);
 done:
     free(pred), free(value);
-    free(st.mk.ids), free(st.mk.types), free(st.mk.mask), free(st.mk.labels), free(st.mk.targets);
-    batch_free(&st.mk.bb);
+    maker_free(&st.mk);
     encoded_free(&st.dv);
     model_free(st.m);
     tok_free(st.tok);

@@ -1,6 +1,7 @@
 /* backend.c — choosing a backend by name (--device). The CUDA tables come from
  * src/backend/cuda/ in a `make GPU=1` build; without it the weak definitions
  * below stand in and say that there is no CUDA here. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/err.h"
@@ -13,7 +14,7 @@ __attribute__((weak)) double cuda_gemm_peak_tflops(int n) { (void)n; return 0.0;
 __attribute__((weak)) size_t cuda_mem_in_use(void) { return 0; }
 __attribute__((weak)) const char *cuda_describe(void) { return "this build has no CUDA backend (build with make GPU=1)"; }
 
-const ops *ops_by_name(const char *device) {
+static const ops *ops_by_name_plain(const char *device) {
     if (!strcmp(device, "cpu")) return ops_cpu();
     int bf16 = !strcmp(device, "cuda") || !strcmp(device, "cuda-bf16");
     if (!bf16 && strcmp(device, "cuda-fp32") != 0) {
@@ -26,4 +27,10 @@ const ops *ops_by_name(const char *device) {
         return NULL;
     }
     return o;
+}
+
+const ops *ops_by_name(const char *device) {
+    const ops *o = ops_by_name_plain(device);
+    const char *check = getenv("BERTC_CHECK_FINITE");
+    return o && check && *check && strcmp(check, "0") ? ops_check_finite(o) : o;
 }

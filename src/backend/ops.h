@@ -236,9 +236,15 @@ const char *ops_cpu_describe(void);
  * generic kernel although the CPU has AVX2/AVX-512, else NULL. */
 const char *ops_cpu_preferred_coretype(void);
 
-/* The backend named by a --device value: "cpu", "cuda" (bf16), "cuda-fp32".
+/* The backend named by a --device value: "cpu", "cuda" (bf16), "cuda-fp32";
+ * wrapped by ops_check_finite when BERTC_CHECK_FINITE is set (and not "0").
  * NULL + err when unknown or not available in this build or on this machine. */
 const ops *ops_by_name(const char *device);
+
+/* A debugging wrapper (check_finite.c): after every op, reads back its outputs and
+ * exits with status 3 at the first NaN or Inf, naming the op, the tensor and the
+ * magnitudes of its inputs. ops_by_name applies it when BERTC_CHECK_FINITE=1. */
+const ops *ops_check_finite(const ops *o);
 
 /* ALiBi slopes of Press et al. for nh heads (mosaicbert.md §3.3): out (nh,). */
 void alibi_slopes(float *out, int nh);

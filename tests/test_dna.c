@@ -89,6 +89,14 @@ TEST(dna_genbank_records) {
     EXPECT_EQ_INT(f, DNA_GENBANK);
     EXPECT_STR_EQ(s, "SEQ1=ACGTACGTACGT;SEQ2=TTT;");
     free(s);
+    /* an entry without ORIGIN after one with bases is empty, not the old bases (fuzz find) */
+    snprintf(p, sizeof p, "%s/contig.gb", test_tmpdir());
+    const char *text = "LOCUS A\nORIGIN\n 1 acg\n//\nLOCUS B\nCONTIG join(x)\n//\n";
+    write_file(p, text, strlen(text), 0);
+    s = read_all(p, DNA_AUTO, NULL);
+    REQUIRE(s != NULL);
+    EXPECT_STR_EQ(s, "A=ACG;B=;");
+    free(s);
 }
 
 TEST(dna_gzip_and_crlf) {

@@ -150,7 +150,7 @@ static int add_bases(dna_reader *r, const char *s, size_t n) {
 }
 
 static void fill(dna_reader *r, dna_record *rec, uint64_t line) {
-    if (!r->seq) add_bases(r, "", 0); /* an empty record still gets a NUL-terminated buffer */
+    add_bases(r, "", 0); /* terminates the sequence, also when the record has no bases */
     rec->name = r->name;
     rec->seq = r->seq;
     rec->len = r->seq_len;

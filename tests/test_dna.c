@@ -50,15 +50,31 @@ static char *read_all(const char *path, dna_format f, dna_format *got_format) {
     return out;
 }
 
+/* The fixture `name` is detected as `format` and reads as `want`. */
+static void expect_fixture(const char *name, dna_format format, const char *want) {
+    char p[600];
+    fixture(p, sizeof p, name);
+    dna_format f = DNA_AUTO;
+    char *s = read_all(p, DNA_AUTO, &f);
+    EXPECT_EQ_INT(f, format);
+    EXPECT_STR_EQ(s, want);
+    free(s);
+}
+
+/* text written to a temporary `name` (gzip-compressed when gz) reads as `want`. */
+static void expect_text(const char *name, const char *text, int gz, const char *want) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", test_tmpdir(), name);
+    write_file(p, text, strlen(text), gz);
+    char *s = read_all(p, DNA_AUTO, NULL);
+    EXPECT_STR_EQ(s, want);
+    free(s);
+}
+
 TEST(dna_fasta_records) {
+    expect_fixture("tiny.fa", DNA_FASTA, "r1=ACGTACGT;r2=ACGNA;r3=AC;r4=NNNNN;");
     char p[600];
     fixture(p, sizeof p, "tiny.fa");
-    dna_format f;
-    char *s = read_all(p, DNA_AUTO, &f);
-    REQUIRE(s != NULL);
-    EXPECT_EQ_INT(f, DNA_FASTA);
-    EXPECT_STR_EQ(s, "r1=ACGTACGT;r2=ACGNA;r3=AC;r4=NNNNN;");
-    free(s);
     dna_reader *r = dna_open(p, DNA_FASTA);
     REQUIRE(r != NULL);
     dna_record rec;
@@ -69,52 +85,16 @@ TEST(dna_fasta_records) {
     dna_close(r);
 }
 
-TEST(dna_fastq_records) {
-    char p[600];
-    fixture(p, sizeof p, "tiny.fq");
-    dna_format f;
-    char *s = read_all(p, DNA_AUTO, &f);
-    REQUIRE(s != NULL);
-    EXPECT_EQ_INT(f, DNA_FASTQ);
-    EXPECT_STR_EQ(s, "q1=ACGTN;q2=GGCC;");
-    free(s);
-}
+TEST(dna_fastq_records) { expect_fixture("tiny.fq", DNA_FASTQ, "q1=ACGTN;q2=GGCC;"); }
 
 TEST(dna_genbank_records) {
-    char p[600];
-    fixture(p, sizeof p, "tiny.gb");
-    dna_format f;
-    char *s = read_all(p, DNA_AUTO, &f);
-    REQUIRE(s != NULL);
-    EXPECT_EQ_INT(f, DNA_GENBANK);
-    EXPECT_STR_EQ(s, "SEQ1=ACGTACGTACGT;SEQ2=TTT;");
-    free(s);
     /* an entry without ORIGIN after one with bases is empty, not the old bases (fuzz find) */
-    snprintf(p, sizeof p, "%s/contig.gb", test_tmpdir());
-    const char *text = "LOCUS A\nORIGIN\n 1 acg\n//\nLOCUS B\nCONTIG join(x)\n//\n";
-    write_file(p, text, strlen(text), 0);
-    s = read_all(p, DNA_AUTO, NULL);
-    REQUIRE(s != NULL);
-    EXPECT_STR_EQ(s, "A=ACG;B=;");
-    free(s);
+    expect_text("contig.gb", "LOCUS A\nORIGIN\n 1 acg\n//\nLOCUS B\nCONTIG join(x)\n//\n", 0, "A=ACG;B=;");
 }
 
 TEST(dna_gzip_and_crlf) {
-    char p[600];
-    snprintf(p, sizeof p, "%s/x.fa.gz", test_tmpdir());
-    const char *text = ">a\r\nAC\r\ngt\r\n>b\r\nTT";
-    write_file(p, text, strlen(text), 1);
-    char *s = read_all(p, DNA_AUTO, NULL);
-    REQUIRE(s != NULL);
-    EXPECT_STR_EQ(s, "a=ACGT;b=TT;");
-    free(s);
-    snprintf(p, sizeof p, "%s/x.fq.gz", test_tmpdir());
-    text = "@r\nACGT\n+\nABCD\n";
-    write_file(p, text, strlen(text), 1);
-    s = read_all(p, DNA_AUTO, NULL);
-    REQUIRE(s != NULL);
-    EXPECT_STR_EQ(s, "r=ACGT;");
-    free(s);
+    expect_text("x.fa.gz", ">a\r\nAC\r\ngt\r\n>b\r\nTT", 1, "a=ACGT;b=TT;");
+    expect_text("x.fq.gz", "@r\nACGT\n+\nABCD\n", 1, "r=ACGT;");
 }
 
 TEST(dna_empty_file_and_sniff) {
@@ -172,6 +152,17 @@ TEST(dna_malformed_inputs_name_path_and_line) {
     EXPECT(dna_open("/nonexistent/x.fa", DNA_AUTO) == NULL && strstr(err_msg(), "/nonexistent/x.fa"));
 }
 
+/* The first shard of the tokenize run in d/dir holds docs documents and tokens tokens. */
+static void expect_shard_counts(const char *d, const char *dir, uint64_t docs, uint64_t tokens) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s/train-00000.bin", d, dir);
+    shard s;
+    REQUIRE(shard_open(&s, p) == 0);
+    EXPECT_EQ_INT(s.h.n_docs, docs);
+    EXPECT_EQ_INT(s.h.n_tokens, tokens);
+    shard_close(&s);
+}
+
 TEST(dna_tokenize_fasta_into_kmer_shards) {
     if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built (make test builds it)"); return; }
     const char *d = test_tmpdir();
@@ -206,11 +197,7 @@ TEST(dna_tokenize_fasta_into_kmer_shards) {
     shard_close(&s);
     /* the default cut (509 + k bases) keeps r1 whole: 6 + 3 k-mers in 2 documents */
     REQUIRE(test_sh("./bertc tokenize -q --vocab %s/v3.txt -o %s/c %s >/dev/null", d, d, fa) == 0);
-    snprintf(p, sizeof p, "%s/c/train-00000.bin", d);
-    REQUIRE(shard_open(&s, p) == 0);
-    EXPECT_EQ_INT(s.h.n_docs, 2);
-    EXPECT_EQ_INT(s.h.n_tokens, 9);
-    shard_close(&s);
+    expect_shard_counts(d, "c", 2, 9);
     /* refusals: --kmer with a WordPiece vocab, --kmer on a text file, doc shorter than k */
     char vocab[600];
     snprintf(vocab, sizeof vocab, "%s/bert-base-uncased-vocab.txt", test_fixture_dir());
@@ -222,9 +209,5 @@ TEST(dna_tokenize_fasta_into_kmer_shards) {
                    fa) != 0);
     /* a text file with a k-mer vocab: one document per line (ACGTAC → 4 k-mers) */
     REQUIRE(test_sh("./bertc tokenize -q --vocab %s/v3.txt -o %s/h %s >/dev/null", d, d, p) == 0);
-    snprintf(p, sizeof p, "%s/h/train-00000.bin", d);
-    REQUIRE(shard_open(&s, p) == 0);
-    EXPECT_EQ_INT(s.h.n_docs, 1);
-    EXPECT_EQ_INT(s.h.n_tokens, 4);
-    shard_close(&s);
+    expect_shard_counts(d, "h", 1, 4);
 }

@@ -489,6 +489,33 @@ static int64_t added_at(const tokenizer *t, const uint8_t *s, size_t n, size_t *
     return best;
 }
 
+/* Text between added tokens → ids; returns 1 when the sequence reached its limit. */
+typedef int (*segment_fn)(idsink *o, const char *s, size_t n);
+
+/* Splits the added tokens off the raw text (each becomes its id) and hands the
+ * pieces between them to seg, in order, until the sink is full. */
+static void split_added(idsink *o, const char *text, size_t n, segment_fn seg) {
+    const tokenizer *t = o->t;
+    const uint8_t *s = (const uint8_t *)text;
+    size_t start = 0; /* start of the pending ordinary text */
+    if (t->n_added) {
+        for (size_t i = 0; i < n;) {
+            size_t l;
+            int64_t id;
+            if (t->added_first[s[i]] && (id = added_at(t, s + i, n - i, &l)) >= 0) {
+                if (seg(o, text + start, i - start)) return;
+                sink_push(o, (uint32_t)id);
+                if (sink_full(o)) return;
+                i += l;
+                start = i;
+            } else {
+                i++;
+            }
+        }
+    }
+    seg(o, text + start, n - start);
+}
+
 /* ---- k-mer mode (kmer.h; the rule is documented in docs/formats.md) ----------
  * A text is a k-mer list when it has at least one word (run of non-whitespace
  * bytes) and every word is k bytes long or an added token: each word is then
@@ -539,19 +566,7 @@ static void kmer_encode_into(idsink *o, const char *text, size_t n) {
         }
         return;
     }
-    size_t seg = 0;
-    for (size_t i = 0; i < n;) {
-        if (t->added_first[s[i]] && (id = added_at(t, s + i, n - i, &l)) >= 0) {
-            if (kmer_segment(o, text + seg, i - seg)) return;
-            sink_push(o, (uint32_t)id);
-            if (sink_full(o)) return;
-            i += l;
-            seg = i;
-        } else {
-            i++;
-        }
-    }
-    kmer_segment(o, text + seg, n - seg);
+    split_added(o, text, n, kmer_segment);
 }
 
 /* Appends the ids of one sequence: added tokens split off the raw text, the
@@ -559,28 +574,14 @@ static void kmer_encode_into(idsink *o, const char *text, size_t n) {
  * stops at the first word (or added token) that brings it to ≥ limit ids: the
  * library does the same when truncation is on (measured: it is what decides
  * pair truncation once both sequences are that long, see tok_truncate_pair). */
+static int wordpiece_segment(idsink *o, const char *s, size_t n) {
+    return text_words_until(&o->t->norm, s, n, wordpiece, o);
+}
+
 static void encode_into(idsink *o, const char *text, size_t n) {
-    const tokenizer *t = o->t;
-    const uint8_t *s = (const uint8_t *)text;
-    size_t seg = 0; /* start of the pending ordinary text */
     o->base = *o->n;
-    if (t->kmer_k) { kmer_encode_into(o, text, n); return; }
-    if (t->n_added) {
-        for (size_t i = 0; i < n;) {
-            size_t l;
-            int64_t id;
-            if (t->added_first[s[i]] && (id = added_at(t, s + i, n - i, &l)) >= 0) {
-                if (text_words_until(&t->norm, text + seg, i - seg, wordpiece, o)) return;
-                sink_push(o, (uint32_t)id);
-                if (sink_full(o)) return;
-                i += l;
-                seg = i;
-            } else {
-                i++;
-            }
-        }
-    }
-    text_words_until(&t->norm, text + seg, n - seg, wordpiece, o);
+    if (o->t->kmer_k) kmer_encode_into(o, text, n);
+    else split_added(o, text, n, wordpiece_segment);
 }
 
 int tok_encode_ids(const tokenizer *t, const char *text, size_t n, uint32_t **ids, size_t *n_ids, size_t *cap) {

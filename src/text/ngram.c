@@ -121,8 +121,6 @@ void ngram_counter_finish(ngram_counter *c, ngram_counts *out) {
         for (size_t x = 0; x < ng_size(N); x++) out->count[N][x] += p->top[x];
         for (int n = 1; n < N; n++)
             for (size_t x = 0; x < ng_size(n); x++) out->count[n][x] += p->tail[n][x];
-        free(p->top);
-        for (int n = 1; n < N; n++) free(p->tail[n]);
     }
     /* an n-gram occurrence is the prefix of an (n+1)-gram occurrence or ends a run */
     for (int n = N - 1; n >= 1; n--)
@@ -130,6 +128,14 @@ void ngram_counter_finish(ngram_counter *c, ngram_counts *out) {
             for (size_t b = 0; b < 4; b++) out->count[n][x] += out->count[n + 1][4 * x + b];
     for (int n = 1; n <= N; n++)
         for (size_t x = 0; x < ng_size(n); x++) out->total[n] += out->count[n][x];
+    ngram_counter_free(c);
+}
+
+void ngram_counter_free(ngram_counter *c) {
+    for (int t = 0; t < c->nt; t++) {
+        free(c->part[t].top);
+        for (int n = 1; n < c->max_n; n++) free(c->part[t].tail[n]);
+    }
     free(c->part);
     free(c->buf);
     free(c);

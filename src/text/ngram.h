@@ -42,6 +42,8 @@ void ngram_counter_add(ngram_counter *c, const char *seq, size_t len);
 uint64_t ngram_counter_seen(const ngram_counter *c);
 /* Counts what is buffered, sums the threads' arrays into *out and frees c. */
 void ngram_counter_finish(ngram_counter *c, ngram_counts *out);
+/* Drops the counter without a result (an input failed). */
+void ngram_counter_free(ngram_counter *c);
 void ngram_counts_free(ngram_counts *nc);
 
 /* Code of s[0..n) (n ≤ 16), or -1 if it holds a byte other than ACGTacgt. */

@@ -2,7 +2,13 @@
  *
  * One reader (serial: gzip and line splitting are cheap) fills a batch of
  * documents; every core encodes a slice of it; the shard writers append the
- * results in input order, so the output does not depend on the thread count. */
+ * results in input order, so the output does not depend on the thread count.
+ *
+ * With a k-mer vocabulary (text/kmer.h) FASTA / FASTQ / GenBank inputs are read
+ * record by record (data/dna.h) and each record is cut into documents of at
+ * most --dna-doc-bases bases that overlap by k−1 bases, so every k-mer of the
+ * record lands in exactly one document; text inputs go through the k-mer
+ * tokenizer line by line. Documents with no token but [UNK] are dropped. */
 #include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
@@ -16,9 +22,11 @@
 
 #include "../core/err.h"
 #include "../data/corpus.h"
+#include "../data/dna.h"
 #include "../data/shard.h"
 #include "../io/file.h"
 #include "../io/json.h"
+#include "../text/kmer.h"
 #include "../text/tokenizer.h"
 #include "cli.h"
 
@@ -29,6 +37,11 @@ static const char *usage =
     "with --holdout), plus DIR/vocab.txt and DIR/shards.json describing the run.\n"
     "Inputs: .txt (one document per line, or --paragraphs), .jsonl (the --field\n"
     "string of each line); any of them may be gzip-compressed (.gz).\n"
+    "With a k-mer vocabulary (bertc vocab --kmer K) inputs whose first line starts\n"
+    "with '>', '@' or LOCUS are read as FASTA, FASTQ or GenBank (.gz too): each\n"
+    "record becomes documents of at most --dna-doc-bases bases, overlapping by k-1\n"
+    "bases so each k-mer is in one document; other inputs are text whose lines are\n"
+    "raw DNA or space-separated k-mers. Documents that are all [UNK] are dropped.\n"
     "\n"
     "options:\n"
     "  --vocab FILE        vocab.txt or tokenizer.json\n"
@@ -39,14 +52,17 @@ static const char *usage =
     "  --seed N            seed of the holdout draw (default 0)\n"
     "  --shard-tokens N    tokens per shard file (default 50000000)\n"
     "  --threads N         encoding threads (default: all cores)\n"
+    "  --kmer              inputs must be FASTA/FASTQ/GenBank (needs a k-mer vocab)\n"
+    "  --dna-doc-bases N   bases per DNA document (default 509+k: 510 k-mers, which\n"
+    "                      with [CLS] and [SEP] fill one 512-token row)\n"
     "  --force             replace the shards of an earlier run in DIR\n"
     "  -q, --quiet         no progress line\n" CLI_NORM_FLAGS_HELP;
 
 typedef struct {
     const char *vocab, *out, *field;
-    int paragraphs, force, quiet, threads;
+    int paragraphs, force, quiet, threads, kmer;
     double holdout;
-    uint64_t seed, shard_tokens;
+    uint64_t seed, shard_tokens, dna_doc_bases;
     norm_config norm;
     int norm_set;
     char **inputs;
@@ -130,7 +146,12 @@ static int parse_args(int argc, char **argv, tokenize_args *a) {
         } else if ((v = cli_flag_value(argc, argv, &i, "--threads"))) {
             a->threads = (int)strtol(v, &end, 10);
             if (*end || a->threads <= 0) return cli_fail("tokenize", "--threads must be a positive integer, got '%s'", v);
-        } else if (!strcmp(argv[i], "--paragraphs")) a->paragraphs = 1;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--dna-doc-bases"))) {
+            a->dna_doc_bases = strtoull(v, &end, 10);
+            if (*end || !*v || *v == '-' || a->dna_doc_bases == 0 || a->dna_doc_bases > (1ull << 40))
+                return cli_fail("tokenize", "--dna-doc-bases must be a positive integer, got '%s'", v);
+        } else if (!strcmp(argv[i], "--kmer")) a->kmer = 1;
+        else if (!strcmp(argv[i], "--paragraphs")) a->paragraphs = 1;
         else if (!strcmp(argv[i], "--force")) a->force = 1;
         else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) a->quiet = 1;
         else if (cli_norm_flag(argv[i], &a->norm)) a->norm_set = 1;
@@ -169,6 +190,66 @@ static int prepare_out_dir(const tokenize_args *a) {
     return 0;
 }
 
+/* Documents of one input: corpus lines/paragraphs/JSON, or windows of DNA records. */
+typedef struct {
+    corpus_reader c;
+    dna_reader *d;        /* NULL: text input */
+    dna_record rec;
+    size_t pos;           /* start of the next window in rec */
+    int have_rec;
+    size_t doc_bases, k;
+} doc_source;
+
+/* Opens an input: DNA when the vocabulary is a k-mer one and the first line
+ * announces FASTA/FASTQ/GenBank (required with --kmer), else text. */
+static int source_open(doc_source *s, const tokenize_args *a, const char *path, int k) {
+    memset(s, 0, sizeof *s);
+    dna_format f = DNA_AUTO;
+    if (k && dna_sniff(path, &f) != 0) return -1;
+    if (f == DNA_AUTO && a->kmer)
+        return err_set("%s: not FASTA, FASTQ or GenBank (--kmer wants DNA records; the first line starts with "
+                       "neither '>', '@' nor LOCUS)", path);
+    if (f == DNA_AUTO) return corpus_open(&s->c, path, corpus_format_for(path, a->paragraphs), a->field);
+    s->d = dna_open(path, f);
+    s->k = (size_t)k;
+    s->doc_bases = a->dna_doc_bases ? a->dna_doc_bases : 509 + (size_t)k;
+    return s->d ? 0 : -1;
+}
+
+/* Next document (1), 0 at the end, -1 on error. A record of L ≥ k bases gives
+ * windows [j·T, j·T + doc_bases) ∩ [0, L) with T = doc_bases − k + 1, while a
+ * window still holds a whole k-mer: L − k + 1 k-mers in all, each once. */
+static int source_next(doc_source *s, const char **text, size_t *n) {
+    if (!s->d) return corpus_next(&s->c, text, n);
+    for (;;) {
+        if (s->have_rec && s->pos + s->k <= s->rec.len) {
+            size_t end = s->rec.len - s->pos > s->doc_bases ? s->pos + s->doc_bases : s->rec.len;
+            *text = s->rec.seq + s->pos;
+            *n = end - s->pos;
+            s->pos += s->doc_bases - s->k + 1;
+            return 1;
+        }
+        int got = dna_next(s->d, &s->rec);
+        if (got <= 0) return got;
+        s->have_rec = 1;
+        s->pos = 0;
+    }
+}
+
+static uint64_t source_offset(const doc_source *s) { return s->d ? dna_offset(s->d) : corpus_offset(&s->c); }
+
+static void source_close(doc_source *s) {
+    if (s->d) dna_close(s->d);
+    else corpus_close(&s->c);
+}
+
+/* 1 if ids[0..n) holds a token other than [UNK] (k-mer documents without one are dropped). */
+static int has_known_kmer(const uint32_t *ids, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] != KMER_UNK_ID) return 1;
+    return 0;
+}
+
 static void batch_add(doc_batch *b, const char *text, size_t n) {
     if (b->text_len + n + 1 > b->text_cap) {
         while (b->text_len + n + 1 > b->text_cap) b->text_cap = b->text_cap ? 2 * b->text_cap : (1u << 20);
@@ -203,7 +284,7 @@ static void batch_encode(const tokenizer *tok, const doc_batch *b, slice_out *ou
 }
 
 static int write_manifest(const tokenize_args *a, const tokenizer *tok, uint64_t vhash, const split_out *train,
-                          const split_out *val, double secs, uint64_t bytes) {
+                          const split_out *val, uint64_t dropped, double secs, uint64_t bytes) {
     json_w w;
     json_w_init(&w, 2, 0);
     json_w_begin_object(&w);
@@ -225,6 +306,12 @@ static int write_manifest(const tokenize_args *a, const tokenizer *tok, uint64_t
     json_w_key(&w, "strip_accents"); if (n->strip_accents < 0) json_w_null(&w); else json_w_bool(&w, n->strip_accents);
     json_w_key(&w, "lowercase"); json_w_bool(&w, n->lowercase);
     json_w_end_object(&w);
+    int k = kmer_vocab_k(tok);
+    if (k) {
+        json_w_key(&w, "kmer"); json_w_int(&w, k);
+        json_w_key(&w, "dna_doc_bases"); json_w_uint(&w, a->dna_doc_bases ? a->dna_doc_bases : 509 + (uint64_t)k);
+        json_w_key(&w, "dropped_unk_documents"); json_w_uint(&w, dropped);
+    }
     json_w_key(&w, "inputs");
     json_w_begin_array(&w);
     for (int i = 0; i < a->n_inputs; i++) json_w_string(&w, a->inputs[i]);
@@ -283,6 +370,16 @@ static int run(const tokenize_args *a) {
                        "normalizer settings", a->vocab);
     tokenizer *tok = tok_load(a->vocab, &a->norm);
     if (!tok) return -1;
+    int k = kmer_vocab_k(tok);
+    if (!k && (a->kmer || a->dna_doc_bases)) {
+        tok_free(tok);
+        return err_set("%s: --kmer and --dna-doc-bases need a k-mer vocabulary (bertc vocab --kmer K), this one is "
+                       "WordPiece", a->vocab);
+    }
+    if (k && a->dna_doc_bases && a->dna_doc_bases < (uint64_t)k) {
+        tok_free(tok);
+        return err_set("--dna-doc-bases %" PRIu64 " is shorter than one %d-mer", a->dna_doc_bases, k);
+    }
     size_t V = tok_vocab_size(tok);
     const char **tokens = xmalloc(V * sizeof *tokens);
     for (size_t i = 0; i < V; i++) tokens[i] = tok_token(tok, (uint32_t)i);
@@ -297,22 +394,22 @@ static int run(const tokenize_args *a) {
     shard_writer_init(&val.w, (uint32_t)V, vhash);
     doc_batch batch = {0};
     slice_out *slices = xcalloc((size_t)n_slices, sizeof *slices);
-    uint64_t doc_no = 0, bytes_done = 0, bytes_file = 0;
+    uint64_t doc_no = 0, bytes_done = 0, bytes_file = 0, dropped = 0;
     double t0 = now_s(), last = t0;
     uint64_t holdout_cut = (uint64_t)(a->holdout * 18446744073709551616.0);
     if (!a->quiet && rc == 0)
         fprintf(stderr, "tokenize: %d input file(s), vocab %s (%zu tokens), %d threads → %s\n", a->n_inputs, a->vocab, V,
                 threads, a->out);
     for (int fi = 0; rc == 0 && fi < a->n_inputs; fi++) {
-        corpus_reader r;
-        if ((rc = corpus_open(&r, a->inputs[fi], corpus_format_for(a->inputs[fi], a->paragraphs), a->field)) != 0) break;
+        doc_source r;
+        if ((rc = source_open(&r, a, a->inputs[fi], k)) != 0) break;
         int more = 1;
         while (more && rc == 0) {
             batch.n_docs = batch.text_len = 0;
             const char *text;
             size_t n;
             while (batch.text_len < (8u << 20) && batch.n_docs < 65536) {
-                int got = corpus_next(&r, &text, &n);
+                int got = source_next(&r, &text, &n);
                 if (got < 0) { rc = -1; break; }
                 if (got == 0) { more = 0; break; }
                 batch_add(&batch, text, n);
@@ -325,6 +422,7 @@ static int run(const tokenize_args *a) {
                 for (size_t d = 0; d < nd && rc == 0; d++, doc_no++) {
                     split_out *dst = holdout_cut && splitmix64(a->seed ^ splitmix64(doc_no)) < holdout_cut ? &val : &train;
                     size_t len = slices[s].doc_len[d];
+                    if (k && !has_known_kmer(ids, len)) { ids += len; dropped++; continue; }
                     rc = shard_writer_add(&dst->w, ids, len);
                     ids += len;
                     dst->docs++;
@@ -332,18 +430,18 @@ static int run(const tokenize_args *a) {
                     if (rc == 0 && dst->w.n_tokens >= a->shard_tokens) rc = split_flush(dst);
                 }
             }
-            bytes_file = corpus_offset(&r);
+            bytes_file = source_offset(&r);
             progress(a->quiet, 0, train.docs + val.docs, train.tokens + val.tokens, bytes_done + bytes_file, t0, &last);
         }
-        bytes_done += corpus_offset(&r);
-        corpus_close(&r);
+        bytes_done += source_offset(&r);
+        source_close(&r);
     }
     if (rc == 0) rc = split_flush(&train);
     if (rc == 0) rc = split_flush(&val);
     double secs = now_s() - t0;
     if (rc == 0 && train.docs + val.docs == 0) rc = err_set("no documents in the input (all files empty?)");
     if (rc == 0) rc = write_vocab_copy(a->out, tok);
-    if (rc == 0) rc = write_manifest(a, tok, vhash, &train, &val, secs, bytes_done);
+    if (rc == 0) rc = write_manifest(a, tok, vhash, &train, &val, dropped, secs, bytes_done);
     if (rc != 0) {
         for (int i = 0; i < n_written; i++) unlink(written[i]); /* no half-finished output on failure */
     } else {
@@ -351,6 +449,7 @@ static int run(const tokenize_args *a) {
         printf("documents  %" PRIu64 " (train %" PRIu64 ", val %" PRIu64 ")\n", train.docs + val.docs, train.docs, val.docs);
         printf("tokens     %" PRIu64 " (train %" PRIu64 ", val %" PRIu64 ")\n", train.tokens + val.tokens, train.tokens,
                val.tokens);
+        if (k) printf("dropped    %" PRIu64 " documents with no token but [UNK]\n", dropped);
         printf("shards     %d train, %d val in %s\n", train.n_shards, val.n_shards, a->out);
         printf("time       %.2f s, %.2fM tokens/s, %.1f MB/s (%d threads)\n", secs,
                (double)(train.tokens + val.tokens) / secs / 1e6, (double)bytes_done / secs / 1e6, threads);

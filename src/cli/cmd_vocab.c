@@ -1,4 +1,5 @@
-/* cmd_vocab.c — `bertc vocab`: train a WordPiece vocab.txt from text files.
+/* cmd_vocab.c — `bertc vocab`: train a WordPiece vocab.txt from text files, or
+ * write the fixed DNABERT k-mer vocabulary (--kmer K, no input files).
  * Defaults are those of Python BertWordPieceTokenizer.train (spec tokenizer.md §7). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,17 +8,23 @@
 
 #include "../core/err.h"
 #include "../io/file.h"
+#include "../text/kmer.h"
 #include "../text/normalize.h"
 #include "../text/vocab_train.h"
 #include "cli.h"
 
 static void vocab_usage(FILE *out) {
     fprintf(out,
-            "usage: bertc vocab -o vocab.txt [options] FILES...\n\n"
+            "usage: bertc vocab -o vocab.txt [options] FILES...\n"
+            "       bertc vocab --kmer K -o vocab.txt [--pad-multiple N]\n\n"
             "Trains a WordPiece vocabulary like HF WordPieceTrainer (BPE with the \"##\" prefix)\n"
             "over the words of BertNormalizer + BertPreTokenizer, then pads it with [unusedN]\n"
             "entries to a multiple of 64. Inputs: text files (one sequence per line), .gz,\n"
             "and .jsonl (one JSON object per line; see --field).\n\n"
+            "With --kmer K (1..8) no text is read: the DNABERT vocabulary is written, [PAD]\n"
+            "[UNK] [CLS] [SEP] [MASK] then the 4^K k-mers in A,T,C,G order (id 5 = AA..A),\n"
+            "padded with [unusedN] (K = 6: 4101 tokens, 4160 lines). bertc recognises this\n"
+            "layout when it loads the file and tokenizes DNA into k-mers.\n\n"
             "options:\n"
             "  -o, --output PATH     where to write vocab.txt (required; written atomically)\n"
             "  --vocab-size N        target size before padding, specials included (30000)\n"
@@ -25,6 +32,7 @@ static void vocab_usage(FILE *out) {
             "  --limit-alphabet N    keep the N most frequent characters; 0 = all (1000)\n"
             "  --special LIST        comma-separated special tokens, first ids; \"\" = none\n"
             "                        ([PAD],[UNK],[CLS],[SEP],[MASK])\n"
+            "  --kmer K              write the k-mer vocabulary of K instead of training\n"
             "  --pad-multiple N      pad with [unusedN] to a multiple of N; 1 = no padding (64)\n"
             "  --field NAME          text field of .jsonl inputs (text)\n"
             "  --threads N           word-counting threads (all cores)\n"
@@ -51,7 +59,7 @@ int cmd_vocab(int argc, char **argv) {
     vocab_train_opts_default(&to);
     norm_config nc;
     norm_config_default(&nc);
-    int threads = 0, quiet = 0;
+    int threads = 0, quiet = 0, kmer = 0;
     char **files = xcalloc((size_t)argc + 1, sizeof *files);
     int nfiles = 0;
 
@@ -90,6 +98,12 @@ int cmd_vocab(int argc, char **argv) {
                 return cli_fail("vocab", "--pad-multiple wants a whole number >= 1, got '%s'", v);
             }
             to.pad_multiple = (size_t)x;
+        } else if ((v = cli_flag_value(argc, argv, &i, "--kmer"))) {
+            if (parse_size(v, KMER_MAX_K, &x) || x == 0) {
+                free(files);
+                return cli_fail("vocab", "--kmer wants a k-mer length from 1 to %d, got '%s'", KMER_MAX_K, v);
+            }
+            kmer = (int)x;
         } else if ((v = cli_flag_value(argc, argv, &i, "--special"))) {
             special = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--cont-order"))) {
@@ -118,6 +132,15 @@ int cmd_vocab(int argc, char **argv) {
         free(files);
         vocab_usage(stderr);
         return cli_fail("vocab", "missing -o OUTPUT");
+    }
+    if (kmer) {
+        free(files);
+        if (nfiles) return cli_fail("vocab", "--kmer writes a fixed vocabulary and reads no input files");
+        if (kmer_vocab_write(kmer, to.pad_multiple, out) != 0) return cli_fail("vocab", "%s", err_msg());
+        if (!quiet)
+            fprintf(stderr, "vocab: wrote %s: %zu k-mer tokens (k = %d, 5 specials + %zu k-mers), padded to a multiple "
+                            "of %zu\n", out, kmer_vocab_real_size(kmer), kmer, kmer_count(kmer), to.pad_multiple);
+        return 0;
     }
     if (!nfiles) {
         free(files);

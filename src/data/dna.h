@@ -33,6 +33,9 @@ typedef struct {
 /* Opens path (gzip or plain). DNA_AUTO picks the format from the first
  * non-empty line ('>' FASTA, '@' FASTQ, "LOCUS" GenBank). NULL + err_set. */
 dna_reader *dna_open(const char *path, dna_format format);
+/* The format the first non-blank line of path announces, DNA_AUTO when it
+ * announces none (or the file is empty). 0, or -1 + err_set when unreadable. */
+int dna_sniff(const char *path, dna_format *format);
 /* Next record: 1 with *rec filled, 0 at the end, -1 + err_set (path:line: what). */
 int dna_next(dna_reader *r, dna_record *rec);
 /* Compressed bytes consumed so far (for progress). */

@@ -9,6 +9,7 @@
 #include "../core/err.h"
 #include "../core/rng.h"
 #include "../data/shard.h"
+#include "../text/kmer.h"
 
 #define BLK_DOCS 64 /* split mode: one sequence-count prefix per 64 documents */
 
@@ -77,7 +78,9 @@ int loader_config_from_tokenizer(loader_config *c, const tokenizer *t) {
     c->cls_id = (int32_t)cls;
     c->sep_id = (int32_t)sep;
     c->mask.mask_id = (int32_t)msk;
-    c->mask.n_random = (uint32_t)V;
+    /* DNABERT draws random replacements from its real tokens [0, 5 + 4^k), never
+     * from the [unusedN] padding of a bertc k-mer vocab (spec genemask.md §2). */
+    c->mask.n_random = (uint32_t)(kmer_vocab_k(t) ? kmer_vocab_real_size(kmer_vocab_k(t)) : V);
     c->mask.special[0] = (int32_t)cls;
     c->mask.special[1] = (int32_t)sep;
     c->mask.special[2] = (int32_t)pad;

@@ -75,7 +75,8 @@ typedef struct {
 void loader_config_default(loader_config *c);
 /* Takes [CLS] [SEP] [PAD] [MASK], the vocabulary size and hash (vocab_hash_tokens
  * of the tokens in id order) from the tokenizer: specials = {CLS, SEP, PAD},
- * n_random = vocab size. -1 + err if a special token is missing. */
+ * n_random = vocab size (for a k-mer vocab 5 + 4^k: the [unusedN] padding is
+ * never drawn). -1 + err if a special token is missing. */
 int loader_config_from_tokenizer(loader_config *c, const tokenizer *t);
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include "../core/err.h"
 #include "../io/file.h"
 #include "../io/json.h"
+#include "kmer.h"
 #include "utf8.h"
 
 /* Open-addressing hash of byte strings → id. Each slot keeps the full 32-bit
@@ -38,6 +39,7 @@ struct tokenizer {
     size_t n_added;
     uint8_t added_first[256]; /* 1 if some added token starts with this byte */
     uint8_t *special;         /* (n,) 1 for added special tokens (skipped by decode) */
+    int kmer_k;               /* k of a DNABERT k-mer vocabulary, 0 for WordPiece */
 };
 
 static uint32_t hash_bytes(const uint8_t *p, size_t n) {
@@ -140,6 +142,33 @@ static void tok_find_specials(tokenizer *t) {
     t->mask = lookup_str(t, "[MASK]");
 }
 
+/* "[unused" digits "]": the padding bertc vocab (and BERT's vocab.txt) adds. */
+static int is_unused_token(const char *s, size_t n) {
+    if (n < 9 || memcmp(s, "[unused", 7) || s[n - 1] != ']') return 0;
+    for (size_t i = 7; i < n - 1; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
+/* k when the vocabulary has the DNABERT layout (tokenizer.h: tok_kmer_k), else 0. */
+static int detect_kmer_k(const tokenizer *t) {
+    static const char *const sp[KMER_FIRST_ID] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    if (t->n <= KMER_FIRST_ID) return 0;
+    for (int i = 0; i < KMER_FIRST_ID; i++)
+        if (strcmp(t->pool + t->off[i], sp[i])) return 0;
+    int k = (int)t->len[KMER_FIRST_ID];
+    if (k < 1 || k > KMER_MAX_K || t->n < kmer_vocab_real_size(k)) return 0;
+    char s[KMER_MAX_K + 1];
+    for (size_t i = 0; i < kmer_count(k); i++) {
+        kmer_string((int32_t)i, k, s);
+        if (t->len[KMER_FIRST_ID + i] != (uint32_t)k || memcmp(t->pool + t->off[KMER_FIRST_ID + i], s, (size_t)k))
+            return 0;
+    }
+    for (size_t i = kmer_vocab_real_size(k); i < t->n; i++)
+        if (!is_unused_token(t->pool + t->off[i], t->len[i])) return 0;
+    return k;
+}
+
 static tokenizer *tok_new(const norm_config *norm) {
     tokenizer *t = xcalloc(1, sizeof *t);
     if (norm) t->norm = *norm;
@@ -189,6 +218,7 @@ tokenizer *tok_load_vocab_mem(const char *name, const char *data, size_t n, cons
     int64_t sp[5] = {t->pad, t->unk, t->cls, t->sep, t->mask};
     for (int i = 0; i < 5; i++)
         if (sp[i] >= 0) tok_add_added(t, (uint32_t)sp[i], 1);
+    t->kmer_k = detect_kmer_k(t);
     return t;
 fail:
     free(line_no);
@@ -360,6 +390,7 @@ tokenizer *tok_load_json_mem(const char *path, const char *data, size_t n) {
         }
         tok_add_added(t, (uint32_t)id, special);
     }
+    t->kmer_k = detect_kmer_k(t);
     json_free(root);
     return t;
 fail:
@@ -381,6 +412,7 @@ int64_t tok_sep_id(const tokenizer *t) { return t->sep; }
 int64_t tok_pad_id(const tokenizer *t) { return t->pad; }
 int64_t tok_unk_id(const tokenizer *t) { return t->unk; }
 int64_t tok_mask_id(const tokenizer *t) { return t->mask; }
+int tok_kmer_k(const tokenizer *t) { return t->kmer_k; }
 
 int64_t tok_id(const tokenizer *t, const char *token) { return lookup_str(t, token); }
 
@@ -457,6 +489,71 @@ static int64_t added_at(const tokenizer *t, const uint8_t *s, size_t n, size_t *
     return best;
 }
 
+/* ---- k-mer mode (kmer.h; the rule is documented in docs/formats.md) ----------
+ * A text is a k-mer list when it has at least one word (run of non-whitespace
+ * bytes) and every word is k bytes long or an added token: each word is then
+ * one token (the GeneMask/DNABERT TSVs hold space-separated 6-mers). Otherwise
+ * it is raw DNA: added tokens are split off, whitespace is ignored, and the
+ * bytes between added tokens give their stride-1 k-mers. A raw sequence of
+ * exactly k bases reads the same either way. */
+
+static inline int is_space_byte(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static int kmer_text_is_list(const tokenizer *t, const uint8_t *s, size_t n) {
+    size_t words = 0;
+    for (size_t i = 0; i < n;) {
+        if (is_space_byte(s[i])) { i++; continue; }
+        size_t j = i, l;
+        while (j < n && !is_space_byte(s[j])) j++;
+        if (j - i != (size_t)t->kmer_k && !(added_at(t, s + i, j - i, &l) >= 0 && l == j - i)) return 0;
+        words++;
+        i = j;
+    }
+    return words > 0;
+}
+
+/* Raw DNA s[0..n) without added tokens → its k-mers, within the sink's limit. */
+static int kmer_segment(idsink *o, const char *s, size_t n) {
+    size_t room = 0;
+    if (o->limit) {
+        if (sink_full(o)) return 1;
+        room = o->limit - (*o->n - o->base);
+    }
+    kmer_encode(s, n, o->t->kmer_k, room, o->ids, o->n, o->cap);
+    return sink_full(o);
+}
+
+static void kmer_encode_into(idsink *o, const char *text, size_t n) {
+    const tokenizer *t = o->t;
+    const uint8_t *s = (const uint8_t *)text;
+    size_t l;
+    int64_t id;
+    if (kmer_text_is_list(t, s, n)) {
+        for (size_t i = 0; i < n && !sink_full(o);) {
+            if (is_space_byte(s[i])) { i++; continue; }
+            size_t j = i;
+            while (j < n && !is_space_byte(s[j])) j++;
+            id = added_at(t, s + i, j - i, &l);
+            sink_push(o, id >= 0 && l == j - i ? (uint32_t)id : (uint32_t)kmer_id(text + i, t->kmer_k));
+            i = j;
+        }
+        return;
+    }
+    size_t seg = 0;
+    for (size_t i = 0; i < n;) {
+        if (t->added_first[s[i]] && (id = added_at(t, s + i, n - i, &l)) >= 0) {
+            if (kmer_segment(o, text + seg, i - seg)) return;
+            sink_push(o, (uint32_t)id);
+            if (sink_full(o)) return;
+            i += l;
+            seg = i;
+        } else {
+            i++;
+        }
+    }
+    kmer_segment(o, text + seg, n - seg);
+}
+
 /* Appends the ids of one sequence: added tokens split off the raw text, the
  * pieces between them normalized and WordPiece'd. With o->limit the sequence
  * stops at the first word (or added token) that brings it to ≥ limit ids: the
@@ -467,6 +564,7 @@ static void encode_into(idsink *o, const char *text, size_t n) {
     const uint8_t *s = (const uint8_t *)text;
     size_t seg = 0; /* start of the pending ordinary text */
     o->base = *o->n;
+    if (t->kmer_k) { kmer_encode_into(o, text, n); return; }
     if (t->n_added) {
         for (size_t i = 0; i < n;) {
             size_t l;
@@ -641,7 +739,8 @@ char *tok_decode(const tokenizer *t, const uint32_t *ids, size_t n, int skip_spe
             else sb_put(&piece, " ", 1);
         }
         sb_put(&piece, tok, len);
-        for (size_t r = 0; r < sizeof cleanup_rules / sizeof cleanup_rules[0]; r++)
+        /* k-mers are plain letters: the clean-up rules never apply, so skip them */
+        for (size_t r = 0; !t->kmer_k && r < sizeof cleanup_rules / sizeof cleanup_rules[0]; r++)
             sb_replace(&piece, cleanup_rules[r][0], cleanup_rules[r][1]);
         sb_put(&out, piece.p, piece.len);
         k++;

@@ -50,6 +50,15 @@ int64_t tok_pad_id(const tokenizer *t);
 int64_t tok_unk_id(const tokenizer *t);
 int64_t tok_mask_id(const tokenizer *t);
 
+/* k when the vocabulary has the DNABERT k-mer layout (text/kmer.h), else 0.
+ * Recognised on load, no marker file: ids 0..4 are [PAD] [UNK] [CLS] [SEP]
+ * [MASK], then exactly the 4^k k-mers in ATCG order for k = the length of
+ * token 5 (1..8), then nothing or only [unusedN] tokens. A WordPiece vocabulary
+ * never has that shape (its trainer orders letters by code point), and
+ * DNABERT's own vocab.txt files load as they are. In k-mer mode the encoders
+ * below read DNA (kmer.h) instead of running the normalizer and WordPiece. */
+int tok_kmer_k(const tokenizer *t);
+
 /* Fast path: appends the ids of text[0..n) — added tokens matched, no [CLS]/[SEP],
  * no truncation — to the growable array *ids (*n_ids used, *cap allocated; may
  * start NULL/0/0; grown with xrealloc). Returns 0. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../src/core/err.h"
 #include "../src/text/ngram.h"
@@ -305,4 +306,45 @@ TEST(pmi_ranking_file_format) {
     for (int i = 0; i < 256; i++) EXPECT_EQ_INT(seen[i], 1);
     ngram_counts_free(&nc);
     free(seq);
+}
+
+/* ---- bertc pmi (needs ./bertc) ------------------------------------------------ */
+
+TEST(pmi_cli_ranks_fasta_and_refuses_bad_input) {
+    if (access("./bertc", X_OK) != 0) {
+        EXPECT_MSG(0, "./bertc not built");
+        return;
+    }
+    const char *d = test_tmpdir();
+    /* the hand example above (pmi_npmi_by_hand_ties_unscored) as one FASTA record
+     * folded over two lines, and as gzip FASTQ: ACG, CGA, GAC first, both alike */
+    char path[512];
+    snprintf(path, sizeof path, "%s/a.fa", d);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fputs(">r1 hand example\nACGAC\nGACGA\n", f);
+    fclose(f);
+    REQUIRE(test_sh("printf '@q1\\nACGACGACGA\\n+\\nIIIIIIIIII\\n' | gzip > %s/b.fq.gz", d) == 0);
+    REQUIRE(test_sh("./bertc pmi -q --k 3 --max-n 3 --min-count 2 -o %s/a.tsv %s/a.fa", d, d) == 0);
+    REQUIRE(test_sh("./bertc pmi -q --k 3 --max-n 3 --min-count 2 --threads 3 -o %s/b.tsv %s/b.fq.gz", d, d) == 0);
+    EXPECT(test_sh("grep -v '^#' %s/a.tsv | head -4 | cut -f1,2,5 | tr '\\t\\n' ',;' | "
+                   "grep -qx 'kmer,rank,count;ACG,1,3;CGA,2,3;GAC,3,2;'", d) == 0);
+    EXPECT(test_sh("grep -v '^# input' %s/a.tsv > %s/a.cut && grep -v '^# input' %s/b.tsv > %s/b.cut && "
+                   "cmp -s %s/a.cut %s/b.cut", d, d, d, d, d, d) == 0);
+    EXPECT(test_sh("grep -qx '# bases=10' %s/a.tsv", d) == 0);
+    EXPECT(test_sh("test $(grep -vc '^#' %s/a.tsv) = 65", d) == 0); /* header + 4^3 rows */
+
+    /* errors: exit 1, message on stderr, no output file (nor temporary) left */
+    const char *bad[] = {
+        "--bogus", "--k 1", "--k 11", "--k 7 --max-n 6", "--min-count 1", "--threads 0", "--k x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT_MSG(test_sh("./bertc pmi -q %s -o %s/bad.tsv %s/a.fa 2>/dev/null", bad[i], d, d) == 1, "%s", bad[i]);
+        EXPECT_MSG(test_sh("ls %s | grep -q bad", d) != 0, "%s left a file", bad[i]);
+    }
+    EXPECT(test_sh("./bertc pmi -q -o %s/bad.tsv %s/missing.fa 2>/dev/null", d, d) == 1);
+    EXPECT(test_sh("printf 'not a sequence file\\n' > %s/junk.txt", d) == 0);
+    EXPECT(test_sh("./bertc pmi -q -o %s/bad.tsv %s/a.fa %s/junk.txt 2>/dev/null", d, d, d) == 1);
+    EXPECT(test_sh("./bertc pmi -q %s/a.fa 2>/dev/null", d) == 1); /* no -o */
+    EXPECT(test_sh("ls %s | grep -q bad", d) != 0);
 }

@@ -99,7 +99,7 @@ int cmd_vocab(int argc, char **argv) {
             }
             to.pad_multiple = (size_t)x;
         } else if ((v = cli_flag_value(argc, argv, &i, "--kmer"))) {
-            if (parse_size(v, KMER_MAX_K, &x) || x == 0) {
+            if (cli_parse_uint(v, KMER_MAX_K, &x) || x == 0) {
                 free(files);
                 return cli_fail("vocab", "--kmer wants a k-mer length from 1 to %d, got '%s'", KMER_MAX_K, v);
             }

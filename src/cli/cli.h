@@ -3,6 +3,8 @@
 #ifndef BERTC_CLI_H
 #define BERTC_CLI_H
 
+#include <stdint.h>
+
 #include "../text/normalize.h"
 
 int cmd_encode(int argc, char **argv);   /* text → token ids (inspection, parity) */
@@ -19,6 +21,7 @@ int cmd_embed(int argc, char **argv);    /* one vector per text */
 int cmd_classify(int argc, char **argv); /* labels / probabilities of a finetuned model */
 int cmd_finetune(int argc, char **argv); /* classification / regression finetuning */
 int cmd_glue(int argc, char **argv);     /* the GLUE suite */
+int cmd_pmi(int argc, char **argv);      /* NPMI ranking of DNA k-mers (GeneMask) */
 
 /* Non-empty lines of a text file (or stdin when path is NULL), without line ends. */
 typedef struct {
@@ -33,6 +36,8 @@ const char *cli_vocab_path(const char *dir, const char *vocab, char *buf, size_t
 
 /* Shared flag helpers: "--name value" or "--name=value". Returns the value or NULL. */
 const char *cli_flag_value(int argc, char **argv, int *i, const char *name);
+/* A whole decimal number ≤ max (no sign, no trailing bytes): 0 with *out set, or -1. */
+int cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* Normalizer flags shared by encode/vocab/tokenize: --lowercase, --no-lowercase,
  * --no-strip-accents, --strip-accents, --no-clean-text, --no-chinese-chars.
  * Returns 1 if argv[i] was one of them (and applies it), else 0. */

@@ -1,7 +1,6 @@
 /* cmd_vocab.c — `bertc vocab`: train a WordPiece vocab.txt from text files, or
  * write the fixed DNABERT k-mer vocabulary (--kmer K, no input files).
  * Defaults are those of Python BertWordPieceTokenizer.train (spec tokenizer.md §7). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,16 +42,6 @@ static void vocab_usage(FILE *out) {
             "  -h, --help            this help\n");
 }
 
-static int parse_size(const char *s, uint64_t max, uint64_t *out) {
-    if (!s || !*s || *s == '-') return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > max) return -1;
-    *out = v;
-    return 0;
-}
-
 /* text_words has the vocab_split_fn shape except for the config's type. */
 static void split_bert(const void *cfg, const char *s, size_t n, vocab_word_fn emit, void *ud) {
     text_words((const norm_config *)cfg, s, n, emit, ud);
@@ -86,31 +75,31 @@ int cmd_vocab(int argc, char **argv) {
         } else if ((v = cli_flag_value(argc, argv, &i, "-o")) || (v = cli_flag_value(argc, argv, &i, "--output"))) {
             out = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--vocab-size"))) {
-            if (parse_size(v, INT32_MAX, &x) || x == 0) {
+            if (cli_parse_uint(v, INT32_MAX, &x) || x == 0) {
                 free(files);
                 return cli_fail("vocab", "--vocab-size wants a whole number from 1 to %d, got '%s'", INT32_MAX, v);
             }
             to.vocab_size = (size_t)x;
         } else if ((v = cli_flag_value(argc, argv, &i, "--min-frequency"))) {
-            if (parse_size(v, UINT64_MAX, &x)) {
+            if (cli_parse_uint(v, UINT64_MAX, &x)) {
                 free(files);
                 return cli_fail("vocab", "--min-frequency wants a whole number >= 0, got '%s'", v);
             }
             to.min_frequency = x;
         } else if ((v = cli_flag_value(argc, argv, &i, "--limit-alphabet"))) {
-            if (parse_size(v, 0x110000, &x)) {
+            if (cli_parse_uint(v, 0x110000, &x)) {
                 free(files);
                 return cli_fail("vocab", "--limit-alphabet wants a whole number >= 0 (0 = no limit), got '%s'", v);
             }
             to.limit_alphabet = (size_t)x;
         } else if ((v = cli_flag_value(argc, argv, &i, "--pad-multiple"))) {
-            if (parse_size(v, 1 << 20, &x) || x == 0) {
+            if (cli_parse_uint(v, 1 << 20, &x) || x == 0) {
                 free(files);
                 return cli_fail("vocab", "--pad-multiple wants a whole number >= 1, got '%s'", v);
             }
             to.pad_multiple = (size_t)x;
         } else if ((v = cli_flag_value(argc, argv, &i, "--kmer"))) {
-            if (parse_size(v, KMER_MAX_K, &x) || x == 0) {
+            if (cli_parse_uint(v, KMER_MAX_K, &x) || x == 0) {
                 free(files);
                 return cli_fail("vocab", "--kmer wants a k-mer length from 1 to %d, got '%s'", KMER_MAX_K, v);
             }
@@ -122,7 +111,7 @@ int cmd_vocab(int argc, char **argv) {
         } else if ((v = cli_flag_value(argc, argv, &i, "--field"))) {
             field = v;
         } else if ((v = cli_flag_value(argc, argv, &i, "--threads"))) {
-            if (parse_size(v, 1024, &x) || x == 0) {
+            if (cli_parse_uint(v, 1024, &x) || x == 0) {
                 free(files);
                 return cli_fail("vocab", "--threads wants a number from 1 to 1024, got '%s'", v);
             }

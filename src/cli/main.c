@@ -1,4 +1,5 @@
 /* main.c — `bertc COMMAND [args]`: dispatch to the subcommands. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ static const command commands[] = {
     {"encode", cmd_encode, "print the token ids of texts (one per line)"},
     {"info", cmd_info, "print the header of a token shard or safetensors file"},
     {"fill-mask", cmd_fill_mask, "predict the tokens behind [MASK] with a model"},
+    {"pmi", cmd_pmi, "NPMI ranking of DNA k-mers for GeneMask masking"},
     {"bench", cmd_bench, "time the model on random tokens"},
     {"convert", cmd_convert, "read a model directory and write it in bertc's HF layout"},
     {"logits", cmd_logits, "MLM logits of inputs stored in a safetensors file"},
@@ -82,6 +84,16 @@ const char *cli_flag_value(int argc, char **argv, int *i, const char *name) {
     if (a[n] != 0) return NULL;
     if (*i + 1 >= argc) return NULL;
     return argv[++*i];
+}
+
+int cli_parse_uint(const char *s, uint64_t max, uint64_t *out) {
+    if (!s || !*s || *s < '0' || *s > '9') return -1; /* strtoull would take "-1", " 1" */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max) return -1;
+    *out = v;
+    return 0;
 }
 
 int cli_norm_flag(const char *arg, norm_config *c) {

@@ -574,13 +574,13 @@ TEST(pmi_rank_refuses_malformed_files) {
 /* ---- the loader with the span strategies ------------------------------------------ */
 
 TEST(loader_genemask_masks_independent_of_batch_and_threads) {
-    enum { ND = 60, MAXL = 140 };
+    enum { ND = 150, MAXL = 600 };
     static uint32_t docs[ND][MAXL];
     const uint32_t *dp[ND];
     int len[ND];
     uint64_t xsd = 77;
     for (int d = 0; d < ND; d++) {
-        len[d] = 1 + (int)(xs(&xsd) % MAXL);
+        len[d] = d % 10 ? 200 + (int)(xs(&xsd) % (MAXL - 200)) : 1 + (int)(xs(&xsd) % 20);
         for (int i = 0; i < len[d]; i++) docs[d][i] = K1 + (uint32_t)(xs(&xsd) % NK);
         dp[d] = docs[d];
     }
@@ -595,7 +595,7 @@ TEST(loader_genemask_masks_independent_of_batch_and_threads) {
 
     loader_config c;
     loader_config_default(&c);
-    c.max_len = 128;
+    c.max_len = 512;
     c.cls_id = CLS, c.sep_id = SEP, c.vocab_size = V, c.vocab_hash = 0xD7Aull;
     c.mask.mask_id = MSK, c.mask.n_random = V;
     c.mask.special[0] = CLS, c.mask.special[1] = SEP, c.mask.special[2] = PAD, c.mask.n_special = 3;
@@ -607,15 +607,13 @@ TEST(loader_genemask_masks_independent_of_batch_and_threads) {
     c.pmi_ranking = write_ranking("loaderbad.tsv", 6, "", edit_fields);
     EXPECT(loader_open(&c, &path, 1) == NULL && strstr(err_msg(), "loaderbad.tsv:") && strstr(err_msg(), "fields"));
     c.pmi_ranking = write_ranking("loader6.tsv", 6, "", NULL); /* (write_ranking's path buffer is static) */
-    static int32_t out[4][ND * 130];
+    static int32_t out[4][ND * 512];
     int n[4] = {0}, M[4] = {0};
-    /* omp_set_num_threads reaches the masking only without prefetch (the prefetch thread has its own) */
-    const int bs[4] = {3, 3, 8, 8}, thr[4] = {1, 4, 1, 4}, pf[4] = {0, 0, 0, 1};
-    int saved = omp_get_max_threads();
+    const int bs[4] = {3, 3, 64, 64}, thr[4] = {1, 4, 1, 4}, pf[4] = {0, 0, 1, 1}; /* 64 rows ≥ 16K tokens: parallel */
     for (int v = 0; v < 4; v++) {
         c.batch_size = bs[v];
         c.prefetch = pf[v];
-        omp_set_num_threads(thr[v]);
+        c.threads = thr[v];
         loader *l = loader_open(&c, &path, 1);
         EXPECT_MSG(l != NULL, "%s", err_msg());
         if (!l) break;
@@ -629,7 +627,6 @@ TEST(loader_genemask_masks_independent_of_batch_and_threads) {
         }
         loader_close(l);
     }
-    omp_set_num_threads(saved);
     EXPECT(M[0] > 0);
     for (int v = 1; v < 4; v++)
         EXPECT_MSG(n[v] == n[0] && M[v] == M[0] && !memcmp(out[v], out[0], (size_t)n[0] * 4), "variant %d differs", v);
@@ -657,4 +654,52 @@ TEST(pmi_vocab_kmer_k_recognises_dnabert_vocabularies) {
     REQUIRE(t != NULL);
     EXPECT_EQ_INT(pmi_vocab_kmer_k(t), 0);
     tok_free(t);
+}
+
+TEST(loader_masking_cost_per_sequence) {
+    /* Informational: loader time per 512-token sequence (build + mask), one thread and all. */
+    enum { ND = 512, L = 510 };
+    static uint32_t docs[ND][L];
+    const uint32_t *dp[ND];
+    int len[ND];
+    uint64_t xsd = 5;
+    for (int d = 0; d < ND; d++) {
+        for (int i = 0; i < L; i++) docs[d][i] = K1 + (uint32_t)(xs(&xsd) % NK);
+        dp[d] = docs[d], len[d] = L;
+    }
+    char shard_path[512];
+    snprintf(shard_path, sizeof shard_path, "%s/cost.bin", test_tmpdir());
+    shard_writer w;
+    shard_writer_init(&w, V, 0xD7Aull);
+    for (int d = 0; d < ND; d++) REQUIRE(shard_writer_add(&w, dp[d], (size_t)len[d]) == 0);
+    REQUIRE(shard_writer_flush(&w, shard_path) == 0);
+    shard_writer_free(&w);
+    const char *path = shard_path;
+    loader_config c;
+    loader_config_default(&c);
+    c.max_len = 512, c.batch_size = 64, c.eval = 1, c.prefetch = 0;
+    c.cls_id = CLS, c.sep_id = SEP, c.vocab_size = V, c.vocab_hash = 0xD7Aull;
+    c.mask.mask_id = MSK, c.mask.n_random = V;
+    c.mask.special[0] = CLS, c.mask.special[1] = SEP, c.mask.special[2] = PAD, c.mask.n_special = 3;
+    c.pmi_ranking = write_ranking("cost6.tsv", 6, "", NULL);
+    int saved = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        for (int st = 0; st < 2; st++) {
+            c.mask.strategy = st ? MASK_GENEMASK : MASK_RANDOM;
+            c.mask.ratio = st ? 0.0176f : 0.15f;
+            c.threads = t ? saved : 1;
+            loader *l = loader_open(&c, &path, 1);
+            REQUIRE(l != NULL);
+            const loader_batch *lb;
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            int n = 0;
+            while (loader_next(l, &lb) == 1) n += lb->b.B;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            loader_close(l);
+            EXPECT_EQ_INT(n, ND);
+            printf("  loader, %s, %d thread(s): %.0f ns per 512-token sequence\n", mask_strategy_name(c.mask.strategy),
+                   t ? saved : 1, ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / ND);
+        }
+    }
 }

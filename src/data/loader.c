@@ -2,6 +2,7 @@
 #include "loader.h"
 
 #include <inttypes.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -205,11 +206,17 @@ static void lbuf_free(lbuf *b) {
     free(b->seq_m);
 }
 
+/* Below this many tokens a batch is masked on the calling thread alone (≈ 10 µs per
+ * 512 tokens: a parallel region would cost more than it saves). */
+#define MASK_PAR_TOKENS 16384
+
 /* Masks the B sequences of b (ids in place), in parallel: each sequence writes its
  * rows and targets at its own token offset (room for its length), then they are
  * moved down to be contiguous, in sequence order. Returns M. */
-static int mask_batch(const mask_config *mc, lbuf *b, int B) {
-#pragma omp parallel for schedule(dynamic, 4) if (B > 1)
+static int mask_batch(const mask_config *mc, int threads, lbuf *b, int B) {
+    int nt = threads > 0 ? threads : omp_get_max_threads();
+    if (b->cu[B] < MASK_PAR_TOKENS) nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
     for (int s = 0; s < B; s++) {
         int t0 = b->cu[s], len = b->cu[s + 1] - t0;
         b->seq_m[s] = mask_sequence(mc, b->seq_step[s], b->seq_id[s], b->ids + t0, len, t0, b->rows + t0, b->targets + t0);
@@ -278,7 +285,7 @@ static int build(loader *l, lbuf *b) {
         if (len > max_seqlen) max_seqlen = len;
     }
     if (rows == 0) return 0; /* eval pass done */
-    int M = mask_batch(&c->mask, b, B);
+    int M = mask_batch(&c->mask, c->threads, b, B);
     l->build_pos = p;
     lb->end = p;
     lb->rows = my_rows;

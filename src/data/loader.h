@@ -63,6 +63,8 @@ typedef struct {
     int shuffle;          /* permute sequences per epoch (ignored in eval) */
     int eval;             /* one pass, no shuffling, fixed masks */
     int prefetch;         /* build the next batch in a background thread */
+    int threads;          /* masking threads; 0 = OpenMP's default (the prefetch thread does not
+                           * inherit the caller's omp_set_num_threads) */
     int rank, world;      /* data parallel (0, 1 alone) */
     uint64_t seed;        /* shuffling; masks use mask.seed */
     int32_t cls_id, sep_id;

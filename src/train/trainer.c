@@ -231,6 +231,7 @@ static int setup(run_state *r) {
     lc.batch_size = micro;
     lc.split_long = c->chunk_docs ? 1 : 0;
     lc.seed = c->seed;
+    lc.threads = c->threads;
     lc.mask.seed = c->seed;
     lc.mask.ratio = (float)c->mask_ratio;
     if (mask_setup(&lc, c, r->tok) != 0) return -1;

@@ -74,3 +74,29 @@ TEST(runcfg_errors_name_file_line_and_key) {
     EXPECT(runcfg_validate(&c) != 0);
     EXPECT(strstr(err_msg(), "micro_batch"));
 }
+
+TEST(runcfg_mask_strategy_keys) {
+    runcfg c;
+    runcfg_default(&c);
+    EXPECT_STR_EQ(c.mask_strategy, "random");
+    EXPECT(c.mask_kmer == 6 && c.ref_unknown_rank == 0 && !c.pmi_ranking[0]);
+    REQUIRE(runcfg_override(&c, "data.train=shards/") == 0);
+    REQUIRE(runcfg_override(&c, "mask.strategy=genemask") == 0);
+    EXPECT(runcfg_validate(&c) != 0 && strstr(err_msg(), "mask.pmi_ranking"));
+    REQUIRE(runcfg_override(&c, "mask.pmi_ranking=rank.tsv") == 0);
+    EXPECT(runcfg_validate(&c) == 0);
+    EXPECT(runcfg_override(&c, "mask.ref_unknown_rank=4000") == 0 && runcfg_validate(&c) != 0 &&
+           strstr(err_msg(), "genemask-reference"));
+    REQUIRE(runcfg_override(&c, "mask.strategy=genemask-reference") == 0);
+    EXPECT(runcfg_validate(&c) == 0);
+    REQUIRE(runcfg_override(&c, "mask.kmer=7") == 0);
+    EXPECT(runcfg_validate(&c) != 0 && strstr(err_msg(), "mask.kmer"));
+    runcfg_default(&c);
+    REQUIRE(runcfg_override(&c, "data.train=shards/") == 0);
+    REQUIRE(runcfg_override(&c, "mask.strategy=spans") == 0);
+    EXPECT(runcfg_validate(&c) != 0 && strstr(err_msg(), "mask.strategy"));
+    REQUIRE(runcfg_override(&c, "mask.strategy=contiguous") == 0);
+    EXPECT(runcfg_validate(&c) == 0);
+    REQUIRE(runcfg_override(&c, "mask.pmi_ranking=rank.tsv") == 0); /* read by no strategy but genemask */
+    EXPECT(runcfg_validate(&c) != 0 && strstr(err_msg(), "mask.pmi_ranking"));
+}

@@ -2,6 +2,7 @@
 #include "loader.h"
 
 #include <inttypes.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "../core/rng.h"
 #include "../data/shard.h"
 #include "../text/kmer.h"
+#include "pmi_rank.h"
 
 #define BLK_DOCS 64 /* split mode: one sequence-count prefix per 64 documents */
 
@@ -26,6 +28,9 @@ typedef struct {
     loader_batch lb;
     int32_t *ids, *types, *pos, *rows, *targets; /* (bt,) each */
     int32_t *cu, *row_of_seq;                    /* (bs + 1,), (bs,) */
+    uint64_t *seq_id;                            /* (bs,) masking key of each sequence: id … */
+    uint32_t *seq_step;                          /* … and step (epoch) */
+    int32_t *seq_m;                              /* (bs,) masked tokens of each sequence */
 } lbuf;
 
 struct loader {
@@ -33,6 +38,7 @@ struct loader {
     int split;        /* long documents → several sequences */
     int chunk;        /* max_len − 2: tokens of a document per sequence */
     lshard *sh;       /* (n_sh,) */
+    int32_t *rank;    /* genemask: the NPMI ranking (4^k,), c.mask.rank points here */
     int n_sh;
     uint64_t n_docs, n_seqs;
     int bt, bs;       /* buffer sizes (see lbuf) */
@@ -185,6 +191,9 @@ static void lbuf_alloc(lbuf *b, int bt, int bs) {
     b->targets = xmalloc((size_t)bt * 4);
     b->cu = xmalloc(((size_t)bs + 1) * 4);
     b->row_of_seq = xmalloc((size_t)bs * 4);
+    b->seq_id = xmalloc((size_t)bs * sizeof *b->seq_id);
+    b->seq_step = xmalloc((size_t)bs * sizeof *b->seq_step);
+    b->seq_m = xmalloc((size_t)bs * sizeof *b->seq_m);
 }
 
 static void lbuf_free(lbuf *b) {
@@ -195,6 +204,33 @@ static void lbuf_free(lbuf *b) {
     free(b->targets);
     free(b->cu);
     free(b->row_of_seq);
+    free(b->seq_id);
+    free(b->seq_step);
+    free(b->seq_m);
+}
+
+/* Below this many tokens a batch is masked on the calling thread alone (≈ 10 µs per
+ * 512 tokens: a parallel region would cost more than it saves). */
+#define MASK_PAR_TOKENS 16384
+
+/* Masks the B sequences of b (ids in place), in parallel: each sequence writes its
+ * rows and targets at its own token offset (room for its length), then they are
+ * moved down to be contiguous, in sequence order. Returns M. */
+static int mask_batch(const mask_config *mc, int threads, lbuf *b, int B) {
+    int nt = threads > 0 ? threads : omp_get_max_threads();
+    if (b->cu[B] < MASK_PAR_TOKENS) nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (nt > 1)
+    for (int s = 0; s < B; s++) {
+        int t0 = b->cu[s], len = b->cu[s + 1] - t0;
+        b->seq_m[s] = mask_sequence(mc, b->seq_step[s], b->seq_id[s], b->ids + t0, len, t0, b->rows + t0, b->targets + t0);
+    }
+    int M = 0;
+    for (int s = 0; s < B; s++) { /* M ≤ cu[s]: a move never overwrites a later sequence's rows */
+        memmove(b->rows + M, b->rows + b->cu[s], (size_t)b->seq_m[s] * sizeof *b->rows);
+        memmove(b->targets + M, b->targets + b->cu[s], (size_t)b->seq_m[s] * sizeof *b->targets);
+        M += b->seq_m[s];
+    }
+    return M;
 }
 
 /* Builds the global batch starting at l->build_pos into b (this rank's rows) and
@@ -206,7 +242,7 @@ static int build(loader *l, lbuf *b) {
         loader_pos p = l->build_pos;
     loader_batch *lb = &b->lb;
     lb->start = p;
-    int T = 0, B = 0, M = 0, rows = 0, my_rows = 0, max_seqlen = 0;
+    int T = 0, B = 0, rows = 0, my_rows = 0, max_seqlen = 0;
     int used = c->max_len; /* tokens in the open row; max_len = no row open */
     b->cu[0] = 0;
     for (;;) {
@@ -244,13 +280,15 @@ static int build(loader *l, lbuf *b) {
         }
         ids[len - 1] = c->sep_id;
         for (int i = 0; i < len; i++) b->pos[T + i] = i;
-        M += mask_sequence(&c->mask, c->eval ? 0u : (uint32_t)q.epoch, id, ids, len, T, b->rows + M, b->targets + M);
+        b->seq_id[B] = id;
+        b->seq_step[B] = c->eval ? 0u : (uint32_t)q.epoch;
         b->row_of_seq[B] = row - my0;
         T += len;
         b->cu[++B] = T;
         if (len > max_seqlen) max_seqlen = len;
     }
     if (rows == 0) return 0; /* eval pass done */
+    int M = mask_batch(&c->mask, c->threads, b, B);
     l->build_pos = p;
     lb->end = p;
     lb->rows = my_rows;
@@ -362,20 +400,34 @@ static int config_check(const loader_config *c) {
     return 0;
 }
 
+/* genemask: reads cfg->pmi_ranking into l->rank for l->c.mask. */
+static int load_ranking(loader *l, const loader_config *cfg) {
+    const mask_config *m = &cfg->mask;
+    if (m->strategy != MASK_GENEMASK && m->strategy != MASK_GENEMASK_REF) return 0;
+    if (!cfg->pmi_ranking || !cfg->pmi_ranking[0])
+        return err_set("loader: mask.strategy %s needs mask.pmi_ranking (the k-mer NPMI ranking of bertc pmi)",
+                       mask_strategy_name(m->strategy));
+    if (m->kmer < 3 || m->kmer > MASK_MAX_K) return 0; /* config_check names it */
+    l->rank = xmalloc(((size_t)1 << (2 * m->kmer)) * sizeof *l->rank);
+    if (pmi_rank_load(cfg->pmi_ranking, m->kmer, l->rank) != 0) return err_prefix("mask.pmi_ranking");
+    l->c.mask.rank = l->rank;
+    return 0;
+}
+
 loader *loader_open(const loader_config *cfg, const char *const *paths, int n_paths) {
-    if (config_check(cfg) != 0) return NULL;
     if (n_paths < 1) {
         err_set("loader: no shard files given");
         return NULL;
     }
     loader *l = xcalloc(1, sizeof *l);
     l->c = *cfg;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    if (load_ranking(l, cfg) != 0 || config_check(&l->c) != 0) goto fail;
     l->c.mask.stream = cfg->eval ? 1 : 0;
     l->split = cfg->split_long < 0 ? cfg->mode == LOADER_PACK : cfg->split_long != 0;
     l->chunk = cfg->max_len - 2;
     l->sh = xcalloc((size_t)n_paths, sizeof *l->sh);
-    pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
     for (int i = 0; i < n_paths; i++) {
         lshard *s = &l->sh[i];
         if (shard_open(&s->s, paths[i]) != 0) goto fail;
@@ -424,6 +476,7 @@ void loader_close(loader *l) {
         free(l->sh[i].blk);
     }
     free(l->sh);
+    free(l->rank);
     if (l->bt) {
         lbuf_free(&l->buf[0]);
         lbuf_free(&l->buf[1]);

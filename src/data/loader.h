@@ -25,7 +25,9 @@
  * Training never ends: after the last sequence of epoch e comes the first of
  * e+1, within the same batch if need be. Masks: sequence id s in epoch e is
  * masked with mask_sequence(step = e, seq = s), stream 0 — independent of the
- * batch size, the rank count and of where a run was resumed.
+ * batch size, the rank count and of where a run was resumed. The sequences of a
+ * batch are masked in parallel (OpenMP), each on its own key, so the thread
+ * count changes nothing.
  *
  * Eval (eval 1): no shuffling, one pass (loader_next returns 0 at the end; the
  * last batch may be short), stream 1 and step 0, so every evaluation masks the
@@ -61,12 +63,15 @@ typedef struct {
     int shuffle;          /* permute sequences per epoch (ignored in eval) */
     int eval;             /* one pass, no shuffling, fixed masks */
     int prefetch;         /* build the next batch in a background thread */
+    int threads;          /* masking threads; 0 = OpenMP's default (the prefetch thread does not
+                           * inherit the caller's omp_set_num_threads) */
     int rank, world;      /* data parallel (0, 1 alone) */
     uint64_t seed;        /* shuffling; masks use mask.seed */
     int32_t cls_id, sep_id;
     uint32_t vocab_size;  /* the shards must have been made with this vocabulary */
     uint64_t vocab_hash;
-    mask_config mask;     /* ratio, ids, seed of the masking */
+    mask_config mask;     /* ratio, ids, seed, strategy of the masking (mask.rank: set by loader_open) */
+    const char *pmi_ranking; /* genemask strategies: the ranking file (pmi_rank.h), read by loader_open */
 } loader_config;
 
 /* pad mode, max_len 128, batch_size 32, split auto, shuffle, prefetch, world 1,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../data/masking.h"
 
 typedef enum { K_INT, K_DOUBLE, K_STR, K_BOOL, K_U64 } key_kind;
 
@@ -36,8 +37,16 @@ static const key_desc keys[] = {
     {"data.seq_len", K_INT, F(seq_len), "128", "tokens per sequence, [CLS] and [SEP] included"},
     {"data.mode", K_STR, F(mode), "pad", "pad (one document per row) | pack (documents share rows)"},
     {"data.chunk_docs", K_BOOL, F(chunk_docs), "true", "pad mode: long documents become several rows"},
-    {"data.mask_ratio", K_DOUBLE, F(mask_ratio), "0.30", "MLM masking ratio in training"},
-    {"data.eval_mask_ratio", K_DOUBLE, F(eval_mask_ratio), "0.15", "MLM masking ratio in evaluation"},
+    {"data.mask_ratio", K_DOUBLE, F(mask_ratio), "0.30",
+     "MLM masking probability in training: per token (random), per span centre (contiguous 0.025, genemask 0.0176)"},
+    {"data.eval_mask_ratio", K_DOUBLE, F(eval_mask_ratio), "0.15",
+     "the same in evaluation (same strategy: set the centre probability for span strategies)"},
+    {"mask.strategy", K_STR, F(mask_strategy), "random",
+     "random (BERT) | contiguous (DNABERT k-token spans) | genemask (NPMI of the content) | genemask-reference (the released code: NPMI of the position)"},
+    {"mask.kmer", K_INT, F(mask_kmer), "6", "span strategies: k of the k-mer tokens, 3 ... 6 (checked against a DNABERT vocabulary)"},
+    {"mask.pmi_ranking", K_STR, F(pmi_ranking), "", "genemask strategies: the k-mer NPMI ranking TSV of bertc pmi (required)"},
+    {"mask.ref_unknown_rank", K_INT, F(ref_unknown_rank), "0",
+     "genemask-reference: rank of positions 1-4 (0 as the released code; 4000 its intended fallback)"},
     {"optim.name", K_STR, F(optimizer), "decoupled_adamw", "decoupled_adamw (Composer, the recipe) | adamw"},
     {"optim.lr", K_DOUBLE, F(lr), "5e-4", "peak learning rate"},
     {"optim.beta1", K_DOUBLE, F(beta1), "0.9", "Adam beta1"},
@@ -194,6 +203,15 @@ int runcfg_validate(const runcfg *c) {
     if (c->batch_size % micro) return err_set("train.micro_batch %d does not divide train.batch_size %d", micro, c->batch_size);
     if (!(c->mask_ratio > 0 && c->mask_ratio < 1) || !(c->eval_mask_ratio > 0 && c->eval_mask_ratio < 1))
         return err_set("data.mask_ratio and data.eval_mask_ratio must be in (0, 1)");
+    mask_strategy ms;
+    if (mask_strategy_parse(c->mask_strategy, &ms) != 0) return -1;
+    int genemask = ms == MASK_GENEMASK || ms == MASK_GENEMASK_REF;
+    if (ms != MASK_RANDOM && (c->mask_kmer < 3 || c->mask_kmer > MASK_MAX_K))
+        return err_set("mask.kmer must be in [3, %d], got %d", MASK_MAX_K, c->mask_kmer);
+    if (genemask && !c->pmi_ranking[0]) return err_set("mask.strategy %s needs mask.pmi_ranking (bertc pmi)", c->mask_strategy);
+    if (!genemask && c->pmi_ranking[0]) return err_set("mask.pmi_ranking is only read by mask.strategy genemask or genemask-reference");
+    if (c->ref_unknown_rank != 0 && ms != MASK_GENEMASK_REF)
+        return err_set("mask.ref_unknown_rank is only read by mask.strategy genemask-reference");
     if (c->lr <= 0) return err_set("optim.lr must be positive");
     if (c->log_every <= 0 || c->ckpt_every <= 0 || c->ckpt_keep <= 0)
         return err_set("log.every, ckpt.every and ckpt.keep must be positive");

@@ -21,7 +21,12 @@ typedef struct {
     int seq_len;            /* 128 */
     char mode[8];           /* pad | pack */
     int chunk_docs;         /* pad mode: split long documents into several rows */
-    double mask_ratio, eval_mask_ratio;
+    double mask_ratio, eval_mask_ratio; /* random: per token; span strategies: per centre */
+    /* masking strategy (masking.h) */
+    char mask_strategy[24]; /* random | contiguous | genemask | genemask-reference */
+    int mask_kmer;          /* k of the k-mer tokens: span widths (6) */
+    char pmi_ranking[1024]; /* genemask: the k-mer NPMI ranking (bertc pmi) */
+    int ref_unknown_rank;   /* genemask-reference: rank of positions 1 … 4 (0; 4000 = the intended fallback) */
     /* optimisation */
     char optimizer[24];     /* decoupled_adamw | adamw */
     double lr, beta1, beta2, eps, weight_decay, clip;

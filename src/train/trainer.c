@@ -25,6 +25,7 @@
 
 #include "../core/err.h"
 #include "../data/loader.h"
+#include "../data/pmi_rank.h"
 #include "../data/shard.h"
 #include "../data/shard_list.h"
 #include "../io/file.h"
@@ -188,6 +189,24 @@ static int evaluate(run_state *r, int64_t step, double *loss_out, double *acc_ou
     return 0;
 }
 
+/* mask.* keys → the loaders' masking. The span strategies ask for a DNABERT k-mer
+ * vocabulary of k = mask.kmer where ids index the NPMI ranking (genemask), and
+ * for a matching k wherever the vocabulary is a k-mer one. */
+static int mask_setup(loader_config *lc, const runcfg *c, const tokenizer *tok) {
+    if (mask_strategy_parse(c->mask_strategy, &lc->mask.strategy) != 0) return -1;
+    if (lc->mask.strategy == MASK_RANDOM) return 0;
+    lc->mask.kmer = c->mask_kmer;
+    lc->mask.first_kmer_id = PMI_KMER_FIRST_ID;
+    lc->mask.ref_unknown_rank = c->ref_unknown_rank;
+    lc->pmi_ranking = c->pmi_ranking;
+    int vk = pmi_vocab_kmer_k(tok);
+    int genemask = lc->mask.strategy != MASK_CONTIGUOUS;
+    if ((genemask || vk) && vk != c->mask_kmer)
+        return err_set("mask.strategy %s with mask.kmer %d: the vocabulary is %s", c->mask_strategy, c->mask_kmer,
+                       vk ? "a k-mer vocabulary of another k" : "not a DNABERT k-mer vocabulary ([PAD] [UNK] [CLS] [SEP] [MASK], then the k-mers in A T C G order)");
+    return 0;
+}
+
 static int setup(run_state *r) {
     const runcfg *c = r->c;
     if (shard_list_expand(&r->train_paths, c->train, "train-") != 0) return -1;
@@ -212,8 +231,10 @@ static int setup(run_state *r) {
     lc.batch_size = micro;
     lc.split_long = c->chunk_docs ? 1 : 0;
     lc.seed = c->seed;
+    lc.threads = c->threads;
     lc.mask.seed = c->seed;
     lc.mask.ratio = (float)c->mask_ratio;
+    if (mask_setup(&lc, c, r->tok) != 0) return -1;
     r->train = loader_open(&lc, (const char *const *)r->train_paths.paths, r->train_paths.n);
     if (!r->train) return err_prefix("data.train");
     if (r->val_paths.n) {

@@ -38,7 +38,7 @@ CUDA_LIB ?= $(patsubst %/bin/nvcc,%/lib64,$(NVCC))
 # the toolkit or of a CUDA 13 PyTorch must be found at run time (rpath or LD_LIBRARY_PATH).
 CU_LDLIBS := -L$(CUDA_LIB) -lcublasLt -Wl,-rpath,'$$ORIGIN':$(CUDA_LIB) -lcudart_static -lculibos -lrt -ldl -lpthread -lstdc++
 
-.PHONY: all test test-asan fuzz fuzz-build gpu test-gpu clean help demo data tasks parity-tokenizer bench-tokenizer vocab-jaccard
+.PHONY: all test test-asan fuzz fuzz-build gpu test-gpu clean help demo data tasks dna parity-tokenizer bench-tokenizer vocab-jaccard
 
 all: bertc
 
@@ -57,6 +57,7 @@ help:
 	@echo "make demo            fetch a small real corpus and run the pipeline on the CPU"
 	@echo "make data            fetch the real corpora (tools/data) into data/"
 	@echo "make tasks           labelled finetuning tasks data/tasks/{spam,brown_genre} (after make data)"
+	@echo "make dna             real DNA (pinned Debian packages): data/dna/{pretrain,eval}.fa + few-shot task data/dna/tasks/coding"
 	@echo "make parity-tokenizer compare bertc with npm tokenizers@0.23.2 on the real corpora"
 	@echo "make bench-tokenizer tokens/s of bertc vs npm tokenizers"
 	@echo "make vocab-jaccard   token-set overlap of bertc vocab vs the HF trainer"
@@ -147,6 +148,9 @@ data:
 
 tasks:
 	bash tools/data/tasks.sh
+
+dna:
+	bash tools/data/dna.sh
 
 demo: bertc
 	bash tools/demo.sh

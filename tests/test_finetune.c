@@ -11,6 +11,7 @@
 
 #include "../src/core/err.h"
 #include "../src/io/file.h"
+#include "../src/io/safetensors.h"
 #include "../src/train/finetune.h"
 #include "pretrain_check.h"
 #include "test.h"
@@ -51,6 +52,22 @@ static void make_windows(windows *w) {
         w->n++;
     }
     free(t);
+}
+
+/* The first element of tensor `name` of DIR/model.safetensors (NaN when absent). */
+static float ft_first_value(const char *dir, const char *name) {
+    char path[800];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    st_file *f = st_open(path);
+    const st_tensor *t = f ? st_find(f, name) : NULL;
+    float v = NAN;
+    if (t) {
+        float *all = xmalloc((size_t)t->numel * sizeof *all);
+        if (st_read_f32(t, all, (size_t)t->numel) == 0) v = all[0];
+        free(all);
+    }
+    if (f) st_close(f);
+    return v;
 }
 
 TEST(finetune_learns_a_rule) {
@@ -108,5 +125,48 @@ TEST(finetune_learns_a_rule) {
     w.label[3] = 7;
     EXPECT(finetune_run(&c, &tr, &dv, &r) != 0);
     EXPECT(strstr(err_msg(), "train example 4") != NULL);
+    w.label[3] = 0;
+    /* the optimizer's decay convention reaches finetuning: an lr too small to move anything
+     * leaves only the decay. Decoupled (the default) shrinks every tensor, LayerNorm gains too,
+     * by prod(1 - wd·alpha_t); torch AdamW (--optimizer adamw) never decays biases and norms. */
+    const char *ln = "bert.encoder.layer.0.attention.output.LayerNorm.weight";
+    float g0 = ft_first_value(model, ln), gd, ga;
+    c.epochs = 1, c.lr = 1e-12, c.warmup = 0, c.weight_decay = 0.02;
+    snprintf(out, sizeof out, "%s/ft-wd", d);
+    EXPECT(finetune_run(&c, &tr, &dv, &r) == 0);
+    snprintf(out, sizeof out, "%s/ft-wd/best", d);
+    gd = ft_first_value(out, ln);
+    c.torch_adamw = 1;
+    snprintf(out, sizeof out, "%s/ft-wd-adamw", d);
+    EXPECT(finetune_run(&c, &tr, &dv, &r) == 0);
+    snprintf(out, sizeof out, "%s/ft-wd-adamw/best", d);
+    ga = ft_first_value(out, ln);
+    int steps = (ntr + c.batch_size - 1) / c.batch_size; /* alpha_t = 1 - t/steps, t = 0.. steps-1 */
+    double keep = 1.0;
+    for (int t = 0; t < steps; t++) keep *= 1.0 - 0.02 * (1.0 - (double)t / steps);
+    printf("  LayerNorm gain after %d steps of decay 0.02: decoupled %.6f (expected %.6f), adamw %.6f, from %.6f\n", steps,
+           gd, g0 * keep, ga, g0);
+    EXPECT(fabs(gd - g0 * keep) <= 1e-5 * fabs(g0) && keep < 0.99);
+    EXPECT(ga == g0);
     for (int i = 0; i < w.n; i++) free(w.text[i]);
+}
+
+/* An M2 model takes rows of at most l_max tokens (its long convolutions' length): a longer
+ * --max-length is refused by finetune and classify with the limit named, not a crash. */
+TEST(finetune_refuses_max_length_over_m2_l_max) {
+    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
+    const char *shards = pretrain_shards(), *d = test_tmpdir();
+    REQUIRE(test_sh("./bertc pretrain --run %s/m2 --set data.train=%s %s --set model.arch=m2 --set train.steps=4", d, shards,
+                    PRETRAIN_TINY) == 0);
+    REQUIRE(test_sh("printf 'text\\tlabel\\nin the beginning\\t1\\nand the earth\\t0\\n' > %s/t.tsv", d) == 0);
+    const char *m = "m2/checkpoints/step-00000004";
+    EXPECT(test_sh("./bertc finetune --model %s/%s --train %s/t.tsv --dev %s/t.tsv --text text --label label "
+                   "--max-length 64 --out %s/ft -q 2> %s/err.txt", d, m, d, d, d, d) != 0);
+    EXPECT(test_sh("grep -q 'max length 64 exceeds .*24 tokens (M2' %s/err.txt", d) == 0);
+    EXPECT(test_sh("./bertc finetune --model %s/%s --train %s/t.tsv --dev %s/t.tsv --text text --label label "
+                   "--max-length 24 --epochs 1 --out %s/ft -q", d, m, d, d, d) == 0);
+    EXPECT(test_sh("echo 'in the beginning' > %s/x.txt && ./bertc classify --model %s/ft/best --max-length 64 %s/x.txt "
+                   "2> %s/err2.txt", d, d, d, d) != 0);
+    EXPECT(test_sh("grep -q 'max-length 64 exceeds' %s/err2.txt", d) == 0);
+    EXPECT(test_sh("./bertc classify --model %s/ft/best --max-length 24 %s/x.txt > /dev/null", d, d) == 0);
 }

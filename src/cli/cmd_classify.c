@@ -23,21 +23,22 @@ static const char *usage =
     "  --model DIR        the model directory (config.json, model.safetensors, vocab.txt)\n"
     "  --pair             each line is text_a <TAB> text_b\n"
     "  --logits           print the raw logits instead of probabilities\n"
-    "  --max-length N     tokens per input, specials included (default 128; longest-first truncation)\n"
+    "  --max-length N     tokens per input, specials included (default 128, or the model's limit if lower;\n"
+    "                     longest-first truncation)\n"
     "  --batch-size N     inputs per forward pass (default 32)\n"
     "  --vocab FILE       vocab.txt (default: DIR/vocab.txt)\n"
     "  --device D         cpu (default) | cuda | cuda-fp32\n";
 
 int cmd_classify(int argc, char **argv) {
     const char *dir = NULL, *vocab = NULL, *device = "cpu", *input = NULL;
-    int max_len = 128, bs = 32, pair = 0, raw = 0;
+    int max_len = 128, bs = 32, pair = 0, raw = 0, len_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(usage, stdout); return 0; }
         else if ((v = cli_flag_value(argc, argv, &i, "--model"))) dir = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--vocab"))) vocab = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--device"))) device = v;
-        else if ((v = cli_flag_value(argc, argv, &i, "--max-length"))) max_len = atoi(v);
+        else if ((v = cli_flag_value(argc, argv, &i, "--max-length"))) max_len = atoi(v), len_given = 1;
         else if ((v = cli_flag_value(argc, argv, &i, "--batch-size"))) bs = atoi(v);
         else if (!strcmp(argv[i], "--pair")) pair = 1;
         else if (!strcmp(argv[i], "--logits")) raw = 1;
@@ -68,6 +69,12 @@ int cmd_classify(int argc, char **argv) {
     const model_config *mc = model_cfg(m);
     int nl = mc->num_labels, m2 = mc->arch == ARCH_M2;
     if (nl <= 0) { cli_fail("classify", "%s has no classifier (classifier.weight): finetune it first", dir); goto done; }
+    if (!len_given && config_max_seq_len(mc) && max_len > config_max_seq_len(mc)) max_len = config_max_seq_len(mc);
+    if (config_max_seq_len(mc) && max_len > config_max_seq_len(mc)) {
+        cli_fail("classify", "--max-length %d exceeds %s's %d tokens (%s)", max_len, dir, config_max_seq_len(mc),
+                 m2 ? "M2: l_max" : "max_position_embeddings");
+        goto done;
+    }
     tok_encode_opts eo;
     tok_encode_opts_default(&eo);
     eo.max_length = (size_t)max_len;

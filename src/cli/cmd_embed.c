@@ -104,8 +104,8 @@ int cmd_embed(int argc, char **argv) {
     if (!(m = checkpoint_load(dir, be, &co))) { cli_fail("embed", "%s", err_msg()); goto done; }
     const model_config *mc = model_cfg(m);
     int m2 = mc->arch == ARCH_M2, C = mc->hidden;
-    int limit = mc->arch == ARCH_BERT ? mc->max_position : m2 ? mc->m2_l_max : max_len;
-    if (max_len > limit) { cli_fail("embed", "--max-length %d exceeds the model's %d", max_len, limit); goto done; }
+    int limit = config_max_seq_len(mc);
+    if (limit && max_len > limit) { cli_fail("embed", "--max-length %d exceeds the model's %d", max_len, limit); goto done; }
     /* tokenize everything, then order by length */
     tok_encode_opts eo;
     tok_encode_opts_default(&eo);

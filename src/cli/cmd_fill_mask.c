@@ -7,7 +7,6 @@
 #include "../core/err.h"
 #include "../model/batch.h"
 #include "../model/checkpoint.h"
-#include "../model/m2.h"
 #include "../text/tokenizer.h"
 #include "cli.h"
 
@@ -118,7 +117,7 @@ int cmd_fill_mask(int argc, char **argv) {
     if (!m) { tok_free(tok); free(texts); return cli_fail("fill-mask", "%s", err_msg()); }
     if (tok_mask_id(tok) < 0) { model_free(m); tok_free(tok); free(texts); return cli_fail("fill-mask", "%s has no [MASK] token", vocab); }
     const model_config *mc = model_cfg(m); /* M2 hook: rows up to min(l_max, max_position), pads never added */
-    int limit = mc->arch == ARCH_BERT ? mc->max_position : mc->arch == ARCH_M2 ? m2_max_len(mc) : co.max_tokens;
+    int limit = config_max_seq_len(mc) ? config_max_seq_len(mc) : co.max_tokens;
     max_len = co.max_tokens < limit ? co.max_tokens : limit;
     int rc = 0;
     if (n_texts) {

@@ -33,6 +33,10 @@ static const char *usage =
     "  --warmup X     share of the steps (< 1) or steps (default 0.06)\n"
     "  --alpha-f X    final lr multiplier (default 0: linear decay to zero)\n"
     "  --clip X       gradient-norm clipping (default 0: off)\n"
+    "  --optimizer decoupled|adamw   decoupled (default): Composer's DecoupledAdamW, the recipe's,\n"
+    "                 each step p *= 1 - wd·lr_t/lr; adamw: torch/HF AdamW, p *= 1 - wd·lr_t, no\n"
+    "                 decay on biases and norms. HF's --weight_decay 0.01 means --optimizer adamw\n"
+    "                 --wd 0.01 (with decoupled it would shrink every weight by 1% a step)\n"
     "  --eval-every N evaluate every N steps too (default: epoch ends only)\n"
     "  --patience N   stop after N evaluations without a better metric (default: never)\n"
     "  --metric M     accuracy | f1 | mcc | pearson | spearman | macro_f1 | micro_f1\n"
@@ -75,6 +79,11 @@ int cmd_finetune(int argc, char **argv) {
         else if ((v = cli_flag_value(argc, argv, &i, "--warmup"))) c.warmup = atof(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--alpha-f"))) c.alpha_f = atof(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--clip"))) c.clip = atof(v);
+        else if ((v = cli_flag_value(argc, argv, &i, "--optimizer"))) {
+            if (!strcmp(v, "adamw")) c.torch_adamw = 1;
+            else if (!strcmp(v, "decoupled")) c.torch_adamw = 0;
+            else return cli_fail("finetune", "--optimizer %s: expected decoupled or adamw", v);
+        }
         else if ((v = cli_flag_value(argc, argv, &i, "--eval-every"))) c.eval_every = atoi(v), set_eval = 1;
         else if ((v = cli_flag_value(argc, argv, &i, "--patience"))) c.patience = atoi(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--seed"))) c.seed = strtoull(v, NULL, 10), set_seed = 1;

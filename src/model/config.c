@@ -61,3 +61,9 @@ int config_validate(const model_config *c) {
     if (c->num_labels < 0) return err_set("model config: num_labels %d is negative", c->num_labels);
     return 0;
 }
+
+int config_max_seq_len(const model_config *c) {
+    if (c->arch == ARCH_BERT) return c->max_position;
+    if (c->arch == ARCH_M2) return c->m2_l_max < c->max_position ? c->m2_l_max : c->max_position;
+    return 0;
+}

@@ -44,5 +44,9 @@ void config_default(model_config *c, model_arch arch);
 /* Checks shapes are usable (C divisible by nh, positive sizes); err_set on failure. */
 int config_validate(const model_config *c);
 const char *config_arch_name(model_arch a);
+/* The longest sequence the model takes, specials included: max_position for BERT,
+ * min(l_max, max_position) for M2 (its long convolutions are l_max long), 0 for
+ * MosaicBERT (ALiBi: no learned positions, no limit). */
+int config_max_seq_len(const model_config *c);
 
 #endif

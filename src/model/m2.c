@@ -160,7 +160,7 @@ void m2_init_z(float *z, int l_max, int E) {
     free(f);
 }
 
-int m2_max_len(const model_config *c) { return c->m2_l_max < c->max_position ? c->m2_l_max : c->max_position; }
+int m2_max_len(const model_config *c) { return config_max_seq_len(c); }
 
 static size_t off(const param_table *t, const char *fmt, int layer, const char *leaf) {
     char pre[64], name[128];

@@ -37,6 +37,8 @@ typedef struct {
     double lr, weight_decay, warmup;  /* warmup: share of all steps (< 1) or steps (≥ 1) */
     double alpha_f;                   /* final lr multiplier (GLUE: 0) */
     double clip;                      /* gradient-norm clipping, 0 = off */
+    int torch_adamw;        /* torch/HF AdamW: decay lr_t·wd, none on biases and norms (HF Trainer's
+                             * convention); 0: the recipe's DecoupledAdamW, decay α_t·wd on everything */
     int eval_every;         /* steps between evaluations (0: at epoch ends only) */
     int patience;           /* stop after this many evaluations without a new best (0: never) */
     uint64_t seed;          /* classifier init, shuffling, dropout */

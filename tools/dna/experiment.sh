@@ -37,7 +37,7 @@ run_one() {
   s=$1; n=$2; seed=$3; m=$4; shift 4
   d="$out/ft_${s}_${n}_${seed}"
   $B finetune --model "$m" --train "$task/train_$n.tsv" --dev "$task/train_$n.tsv" --test "$task/test.tsv" \
-     --text sequence --label label --max-length 128 --warmup 0.1 --wd 0.01 --seed $seed --device $dev -q \
+     --text sequence --label label --max-length 128 --warmup 0.1 --optimizer adamw --wd 0.01 --seed $seed --device $dev -q \
      --out "$d" "$@" > "$d.log" 2>&1 || { echo "$s $n $seed FAILED"; tail -3 "$d.log"; return 0; }
   acc=$(sed -n 's/^test ([0-9]* examples): accuracy \([0-9.]*\).*/\1/p' "$d.log")
   printf '%s\t%s\t%s\t%s\n' "$s" "$n" "$seed" "$acc"

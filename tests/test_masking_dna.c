@@ -19,6 +19,7 @@
 #include "../src/data/loader.h"
 #include "../src/data/masking.h"
 #include "../src/data/pmi_rank.h"
+#include "../src/text/kmer.h"
 #include "../src/data/shard.h"
 #include "test.h"
 
@@ -479,7 +480,7 @@ static const char *write_ranking(const char *name, int k, const char *extra_head
     for (int j = 0; j < n; j++) {
         int i = (j * 37 + 11) % n; /* 37 is odd: a permutation of the rows */
         char km[8], row[128];
-        pmi_kmer_string(i, k, km);
+        kmer_string(i, k, km);
         snprintf(row, sizeof row, "%s\t%d\t%.9g\t%s\t%d", km, n - i, 1.0 - i * 0.001, i % 5 ? "0.25" : "nan", 101 + i);
         if (edit) edit(row, i);
         fprintf(f, "%s\n", row);
@@ -512,15 +513,14 @@ TEST(pmi_rank_reads_good_files) {
     EXPECT_MSG(pmi_rank_load(p, 3, r3) == 0, "%s", err_msg());
     EXPECT(r3[0] == 64 && r3[63] == 1);
     /* the index order is DNABERT's: A T C G */
-    EXPECT_EQ_INT(pmi_kmer_index("AAAAAA", 6), 0);
-    EXPECT_EQ_INT(pmi_kmer_index("AAAAAT", 6), 1);
-    EXPECT_EQ_INT(pmi_kmer_index("AAAAAG", 6), 3);
-    EXPECT_EQ_INT(pmi_kmer_index("AAAATA", 6), 4);
-    EXPECT_EQ_INT(pmi_kmer_index("GGGGGG", 6), 4095);
-    EXPECT_EQ_INT(pmi_kmer_index("AAANAA", 6), -1);
-    EXPECT_EQ_INT(pmi_kmer_index("aaaaaa", 6), -1);
+    EXPECT_EQ_INT(kmer_index("AAAAAA", 6), 0);
+    EXPECT_EQ_INT(kmer_index("AAAAAT", 6), 1);
+    EXPECT_EQ_INT(kmer_index("AAAAAG", 6), 3);
+    EXPECT_EQ_INT(kmer_index("AAAATA", 6), 4);
+    EXPECT_EQ_INT(kmer_index("GGGGGG", 6), 4095);
+    EXPECT_EQ_INT(kmer_index("AAANAA", 6), -1);
     char s[8];
-    pmi_kmer_string(pmi_kmer_index("CCTCCC", 6), 6, s);
+    kmer_string(kmer_index("CCTCCC", 6), 6, s);
     EXPECT_STR_EQ(s, "CCTCCC");
 }
 
@@ -630,30 +630,6 @@ TEST(loader_genemask_masks_independent_of_batch_and_threads) {
     EXPECT(M[0] > 0);
     for (int v = 1; v < 4; v++)
         EXPECT_MSG(n[v] == n[0] && M[v] == M[0] && !memcmp(out[v], out[0], (size_t)n[0] * 4), "variant %d differs", v);
-}
-
-TEST(pmi_vocab_kmer_k_recognises_dnabert_vocabularies) {
-    char buf[8192];
-    int n = snprintf(buf, sizeof buf, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
-    for (int i = 0; i < 64; i++) {
-        char km[8];
-        pmi_kmer_string(i, 3, km);
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s\n", km);
-    }
-    tokenizer *t = tok_load_vocab_mem("dna3", buf, (size_t)n, NULL);
-    REQUIRE(t != NULL);
-    EXPECT_EQ_INT(pmi_vocab_kmer_k(t), 3);
-    tok_free(t);
-    memcpy(strstr(buf, "\nATC\n") + 1, "ATN", 3); /* one k-mer missing */
-    t = tok_load_vocab_mem("dna3", buf, (size_t)n, NULL);
-    REQUIRE(t != NULL);
-    EXPECT_EQ_INT(pmi_vocab_kmer_k(t), 0);
-    tok_free(t);
-    const char *words = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n";
-    t = tok_load_vocab_mem("words", words, strlen(words), NULL);
-    REQUIRE(t != NULL);
-    EXPECT_EQ_INT(pmi_vocab_kmer_k(t), 0);
-    tok_free(t);
 }
 
 TEST(loader_masking_cost_per_sequence) {

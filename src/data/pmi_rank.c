@@ -7,35 +7,10 @@
 #include <string.h>
 
 #include "../core/err.h"
+#include "../text/kmer.h"
 
 #define PMI_MAGIC "# bertc pmi ranking v1"
 #define PMI_HEADER "kmer\trank\tnpmi\tpmi\tcount"
-
-static const char kmer_alphabet[4] = {'A', 'T', 'C', 'G'}; /* DNABERT's order */
-
-int64_t pmi_kmer_index(const char *s, int k) {
-    int64_t x = 0;
-    for (int i = 0; i < k; i++) {
-        int code;
-        switch (s[i]) {
-        case 'A': code = 0; break;
-        case 'T': code = 1; break;
-        case 'C': code = 2; break;
-        case 'G': code = 3; break;
-        default: return -1;
-        }
-        x = x * 4 + code;
-    }
-    return x;
-}
-
-void pmi_kmer_string(int64_t index, int k, char *out) {
-    for (int i = k - 1; i >= 0; i--) {
-        out[i] = kmer_alphabet[index & 3];
-        index >>= 2;
-    }
-    out[k] = 0;
-}
 
 /* Splits line at tabs into at most max fields (in place); returns the field count. */
 static int split_tabs(char *line, char **f, int max) {
@@ -97,7 +72,7 @@ static int read_rows(FILE *f, const char *path, int k, int32_t *rank, int *no) {
             break;
         }
         char kbuf[PMI_KMER_MAX_K + 1];
-        int64_t idx = strlen(fl[0]) == (size_t)k ? pmi_kmer_index(fl[0], k) : -1;
+        int32_t idx = strlen(fl[0]) == (size_t)k && strspn(fl[0], "ACGT") == (size_t)k ? kmer_index(fl[0], k) : -1;
         if (idx < 0) { rc = err_set("%s:%d: kmer '%.40s' is not %d letters of ACGT (upper case)", path, *no, fl[0], k); break; }
         unsigned long long r, cnt;
         if (parse_u64(fl[1], &r) != 0 || r < 1 || r > (unsigned long long)n) {
@@ -107,7 +82,7 @@ static int read_rows(FILE *f, const char *path, int k, int32_t *rank, int *no) {
         if (parse_num(fl[2]) != 0) { rc = err_set("%s:%d: npmi '%.40s' is not a number", path, *no, fl[2]); break; }
         if (parse_num(fl[3]) != 0) { rc = err_set("%s:%d: pmi '%.40s' is not a number", path, *no, fl[3]); break; }
         if (parse_u64(fl[4], &cnt) != 0) { rc = err_set("%s:%d: count '%.40s' is not an unsigned integer", path, *no, fl[4]); break; }
-        pmi_kmer_string(idx, k, kbuf);
+        kmer_string(idx, k, kbuf);
         if (kmer_line[idx]) { rc = err_set("%s:%d: kmer %s repeated (first on line %d)", path, *no, kbuf, kmer_line[idx]); break; }
         if (rank_line[r]) { rc = err_set("%s:%d: rank %llu repeated (first on line %d)", path, *no, r, rank_line[r]); break; }
         kmer_line[idx] = rank_line[r] = *no;
@@ -116,9 +91,9 @@ static int read_rows(FILE *f, const char *path, int k, int32_t *rank, int *no) {
     }
     if (rc == 0 && rows != n) { /* no repeats and rows < 4^k: name the first missing k-mer */
         char kbuf[PMI_KMER_MAX_K + 1];
-        int64_t miss = 0;
+        int32_t miss = 0;
         while (kmer_line[miss]) miss++;
-        pmi_kmer_string(miss, k, kbuf);
+        kmer_string(miss, k, kbuf);
         rc = err_set("%s:%d: %lld rows, expected 4^%d = %lld (kmer %s is missing)", path, *no, (long long)rows, k,
                      (long long)n, kbuf);
     }
@@ -170,20 +145,4 @@ int pmi_rank_load(const char *path, int k, int32_t *rank) {
     if (rc == 0) rc = read_rows(f, path, k, rank, &no);
     fclose(f);
     return rc;
-}
-
-int pmi_vocab_kmer_k(const tokenizer *t) {
-    static const char *const special[PMI_KMER_FIRST_ID] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-    size_t V = tok_vocab_size(t);
-    if (V <= PMI_KMER_FIRST_ID) return 0;
-    for (uint32_t i = 0; i < PMI_KMER_FIRST_ID; i++)
-        if (strcmp(tok_token(t, i), special[i]) != 0) return 0;
-    int k = (int)strlen(tok_token(t, PMI_KMER_FIRST_ID));
-    if (k < 3 || k > PMI_KMER_MAX_K || V < PMI_KMER_FIRST_ID + ((size_t)1 << (2 * k))) return 0;
-    char want[PMI_KMER_MAX_K + 1];
-    for (int64_t i = 0; i < (int64_t)1 << (2 * k); i++) {
-        pmi_kmer_string(i, k, want);
-        if (strcmp(tok_token(t, (uint32_t)(PMI_KMER_FIRST_ID + i)), want) != 0) return 0;
-    }
-    return k;
 }

@@ -12,32 +12,17 @@
  *
  * K-mer index: DNABERT's order, lexicographic over the alphabet A, T, C, G
  * (A0 T1 C2 G3; AAAAAA = 0, AAAAAT = 1, …); the vocabulary id of a k-mer is
- * PMI_KMER_FIRST_ID + index (ids 0–4 are [PAD] [UNK] [CLS] [SEP] [MASK]).
- * (A private helper until src/text/kmer.h lands; then this folds into it.) */
+ * KMER_FIRST_ID + index (text/kmer.h: kmer_index, kmer_string). */
 #ifndef BERTC_PMI_RANK_H
 #define BERTC_PMI_RANK_H
 
 #include <stdint.h>
 
-#include "../text/tokenizer.h"
-
-#define PMI_KMER_FIRST_ID 5
 #define PMI_KMER_MAX_K 6 /* the DNABERT variants: k = 3 … 6 */
-
-/* Index of the k-mer s[0..k) (A0 T1 C2 G3, first letter most significant), −1 if
- * a letter is not one of ACGT (upper case). */
-int64_t pmi_kmer_index(const char *s, int k);
-/* Writes the k-mer of `index` into out[0..k] (NUL-terminated). */
-void pmi_kmer_string(int64_t index, int k, char *out);
 
 /* Reads the ranking at `path` for k-mers of length k (1 … PMI_KMER_MAX_K) into
  * rank (4^k,), indexed by k-mer index. −1 + err "path:line: what" on any
  * deviation from the format above (nothing is assumed about the row order). */
 int pmi_rank_load(const char *path, int k, int32_t *rank);
-
-/* The k of a DNABERT k-mer vocabulary: [PAD] [UNK] [CLS] [SEP] [MASK] at ids 0–4,
- * then all 4^k k-mers in index order, for some k in 3 … PMI_KMER_MAX_K; 0 if the
- * vocabulary is not one. */
-int pmi_vocab_kmer_k(const tokenizer *t);
 
 #endif

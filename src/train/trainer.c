@@ -26,6 +26,7 @@
 #include "../core/err.h"
 #include "../data/loader.h"
 #include "../data/pmi_rank.h"
+#include "../text/kmer.h"
 #include "../data/shard.h"
 #include "../data/shard_list.h"
 #include "../io/file.h"
@@ -196,10 +197,10 @@ static int mask_setup(loader_config *lc, const runcfg *c, const tokenizer *tok) 
     if (mask_strategy_parse(c->mask_strategy, &lc->mask.strategy) != 0) return -1;
     if (lc->mask.strategy == MASK_RANDOM) return 0;
     lc->mask.kmer = c->mask_kmer;
-    lc->mask.first_kmer_id = PMI_KMER_FIRST_ID;
+    lc->mask.first_kmer_id = KMER_FIRST_ID;
     lc->mask.ref_unknown_rank = c->ref_unknown_rank;
     lc->pmi_ranking = c->pmi_ranking;
-    int vk = pmi_vocab_kmer_k(tok);
+    int vk = kmer_vocab_k(tok);
     int genemask = lc->mask.strategy != MASK_CONTIGUOUS;
     if ((genemask || vk) && vk != c->mask_kmer)
         return err_set("mask.strategy %s with mask.kmer %d: the vocabulary is %s", c->mask_strategy, c->mask_kmer,

@@ -144,7 +144,7 @@ void fixture_check(const char *file) {
         cfg_int(cfgj, "hyena_emb_dim", &c.m2_emb_dim);
         cfg_int(cfgj, "monarch_mlp_nblocks", &c.m2_nblocks);
         json_bool(json_get(cfgj, "hyena_training_additions"), &c.m2_pre_ln);
-        json_bool(json_get(cfgj, "pool_all"), &c.m2_pool_all);
+        json_bool(json_get(cfgj, "pool_all"), &c.pool_mean);
     }
     c.num_labels = mlm ? 0 : (int)st_find(f, "grad.classifier.weight")->shape[0];
     uint64_t seed = strtoull(sj, NULL, 10);

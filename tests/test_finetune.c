@@ -170,3 +170,29 @@ TEST(finetune_refuses_max_length_over_m2_l_max) {
     EXPECT(test_sh("grep -q 'max-length 64 exceeds' %s/err2.txt", d) == 0);
     EXPECT(test_sh("./bertc classify --model %s/ft/best --max-length 24 %s/x.txt > /dev/null", d, d) == 0);
 }
+
+/* --pooling mean: the classifier reads the mean of the tokens; the choice is saved with
+ * the model (config.json pool_all) so classify gives the dev predictions of finetuning. */
+TEST(finetune_mean_pooling_round_trip) {
+    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
+    const char *shards = pretrain_shards(), *d = test_tmpdir();
+    REQUIRE(test_sh("./bertc pretrain --run %s/run --set data.train=%s %s --set train.steps=4", d, shards, PRETRAIN_TINY) == 0);
+    REQUIRE(test_sh("printf 'text\\tlabel\\n' > %s/t.tsv && for i in 1 2 3 4 5 6; do "
+                    "printf 'in the beginning god created\\t1\\nand the earth was without form\\t0\\n"
+                    "and god said let there be light\\t1\\nthe waters under the heaven\\t0\\n' >> %s/t.tsv; done", d, d) == 0);
+    const char *m = "run/checkpoints/step-00000004";
+    EXPECT(test_sh("./bertc finetune --model %s/%s --train %s/t.tsv --dev %s/t.tsv --text text --label label "
+                   "--pooling avg --out %s/ft -q 2> %s/err.txt", d, m, d, d, d, d) != 0);
+    EXPECT(test_sh("grep -q 'pooling avg: expected cls or mean' %s/err.txt", d) == 0);
+    REQUIRE(test_sh("./bertc finetune --model %s/%s --train %s/t.tsv --dev %s/t.tsv --text text --label label "
+                    "--pooling mean --epochs 3 --lr 2e-3 --max-length 16 --out %s/ft -q > /dev/null", d, m, d, d, d) == 0);
+    EXPECT(test_sh("grep -q '\"pool_all\": *true' %s/ft/best/config.json", d) == 0);
+    EXPECT(test_sh("tail -n +2 %s/t.tsv | cut -f1 > %s/x.txt && ./bertc classify --model %s/ft/best --max-length 16 %s/x.txt "
+                   "| cut -f1,2 > %s/cls.tsv && tail -n +2 %s/ft/predictions.tsv | cut -f1,2 | cmp -s - %s/cls.tsv",
+                   d, d, d, d, d, d, d) == 0);
+    /* the same texts through a [CLS]-pooling copy of the model give other probabilities */
+    EXPECT(test_sh("mkdir -p %s/clsm && cp %s/ft/best/* %s/clsm/ && sed -i 's/\"pool_all\": *true/\"pool_all\": false/' "
+                   "%s/clsm/config.json && ./bertc classify --model %s/clsm --max-length 16 %s/x.txt > %s/p2.tsv && "
+                   "./bertc classify --model %s/ft/best --max-length 16 %s/x.txt | cmp -s - %s/p2.tsv", d, d, d, d, d, d, d,
+                   d, d, d) != 0);
+}

@@ -71,7 +71,7 @@ static void widen_params(model *m) {
 static void check_m2(model_task task, int num_labels, int train, int pre_ln, int pool_all) {
     model_config c;
     tiny_m2(&c, num_labels, pre_ln);
-    c.m2_pool_all = pool_all;
+    c.pool_mean = pool_all;
     model_opts mo = {.mlm_head = task == TASK_MLM, .max_tokens = 24, .max_seqs = 4, .seed = 1234};
     model *m = model_create(&c, ops_cpu(), &mo);
     REQUIRE(m != NULL);

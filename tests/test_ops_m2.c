@@ -333,21 +333,21 @@ TEST(m2_blockdiag_equals_dense_block_diag) {
 
 /* ---- weighted row pooling ------------------------------------------------------------------------ */
 
-TEST(m2_pool_forward_and_backward) {
+TEST(pool_rows_forward_and_backward) {
     const ops *o = ops_cpu();
-    int B = 2, L = 3, C = 4;
-    float *x = rnd((size_t)B * L * C, 61, 1.0f), *g = rnd((size_t)B * C, 62, 1.0f);
-    float w[6] = {0.5f, 0.5f, 0.0f, 1.0f / 3, 1.0f / 3, 1.0f / 3}; /* row 0: 2 real tokens, row 1: 3 */
-    float y[8], *dx = filled((size_t)B * L * C, 1.0f);
-    o->m2_pool_fwd(y, x, w, B, L, C);
-    o->m2_pool_bwd(dx, g, w, B, L, C);
+    /* M2 rows of L = 3 with pads (weight 0), then unpadded sequences of 2, 1 and 4 tokens */
+    int B = 5, C = 4, cu[6] = {0, 3, 6, 8, 9, 13}, T = 13;
+    float *x = rnd((size_t)T * C, 61, 1.0f), *g = rnd((size_t)B * C, 62, 1.0f);
+    float w[13] = {0.5f, 0.5f, 0.0f, 1.0f / 3, 1.0f / 3, 1.0f / 3, 0.5f, 0.5f, 1.0f, 0.25f, 0.25f, 0.25f, 0.25f};
+    float y[20], *dx = filled((size_t)T * C, 1.0f);
+    o->pool_rows_fwd(y, x, w, cu, B, C);
+    o->pool_rows_bwd(dx, g, w, cu, B, C);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++) {
             double ref = 0;
-            for (int n = 0; n < L; n++) ref += (double)w[b * L + n] * x[(b * L + n) * C + c];
+            for (int t = cu[b]; t < cu[b + 1]; t++) ref += (double)w[t] * x[t * C + c];
             EXPECT(fabs(y[b * C + c] - ref) <= 1e-6);
-            for (int n = 0; n < L; n++)
-                EXPECT(fabs(dx[(b * L + n) * C + c] - (1.0 + (double)w[b * L + n] * g[b * C + c])) <= 1e-6);
+            for (int t = cu[b]; t < cu[b + 1]; t++) EXPECT(fabs(dx[t * C + c] - (1.0 + (double)w[t] * g[b * C + c])) <= 1e-6);
         }
     free(x); free(g); free(dx);
 }

@@ -130,6 +130,12 @@ typedef struct ops {
     void (*gather_rows)(void *out, const void *in, const int32_t *idx, int M, int C);
     /* din[idx[m]] += dout[m] (indices distinct: the masked rows, the [CLS] rows) */
     void (*scatter_add_rows)(void *din, const void *dout, const int32_t *idx, int M, int C);
+    /* Weighted pooling of each sequence's tokens (mean pooling; M2's pool_all, §3.5):
+     * out[b] = Σ_{cu[b] ≤ t < cu[b+1]} w[t]·in[t]. out (B,C) act; in (T,C) act; w (T,) f32;
+     * cu (B+1,) int32. Not on the GPU yet (NULL there). */
+    void (*pool_rows_fwd)(void *out, const void *in, const float *w, const int32_t *cu, int B, int C);
+    /* din[t] += w[t]·dout[b] for the tokens t of sequence b */
+    void (*pool_rows_bwd)(void *din, const void *dout, const float *w, const int32_t *cu, int B, int C);
 
     /* ---- softmax cross-entropy ---------------------------------------------
      * Per row m: lse[m] = log Σ_v exp(logits[m,v]); loss[m] = lse[m] − logits[m, targets[m]].
@@ -189,11 +195,6 @@ typedef struct ops {
     void (*blockdiag_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
                           int C, int OC, int nb);
 
-    /* Weighted row pooling over each of the B rows of L tokens (M2 mean pooling, §3.5):
-     * out[b] = Σ_n w[b·L + n]·in[b·L + n]. out (B,C) act; in (T,C) act; w (T,) f32 */
-    void (*m2_pool_fwd)(void *out, const void *in, const float *w, int B, int L, int C);
-    /* din[b·L + n] += w[b·L + n]·dout[b] */
-    void (*m2_pool_bwd)(void *din, const void *dout, const float *w, int B, int L, int C);
 } ops;
 
 /* M2 long convolution sizes: the FFT length (the power of two ≥ 2L; any N ≥ 2L−1

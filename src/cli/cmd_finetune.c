@@ -7,6 +7,7 @@
 
 #include "../core/err.h"
 #include "../data/task.h"
+#include "../model/checkpoint.h"
 #include "../train/finetune.h"
 #include "cli.h"
 
@@ -33,6 +34,9 @@ static const char *usage =
     "  --warmup X     share of the steps (< 1) or steps (default 0.06)\n"
     "  --alpha-f X    final lr multiplier (default 0: linear decay to zero)\n"
     "  --clip X       gradient-norm clipping (default 0: off)\n"
+    "  --pooling cls|mean   the classifier reads the [CLS] row, or the mean of every real token\n"
+    "                 of the input (specials included; CPU only for now); default: as the\n"
+    "                 model's config.json says (pool_all), else cls. Saved with the model\n"
     "  --optimizer decoupled|adamw   decoupled (default): Composer's DecoupledAdamW, the recipe's,\n"
     "                 each step p *= 1 - wd·lr_t/lr; adamw: torch/HF AdamW, p *= 1 - wd·lr_t, no\n"
     "                 decay on biases and norms. HF's --weight_decay 0.01 means --optimizer adamw\n"
@@ -79,6 +83,11 @@ int cmd_finetune(int argc, char **argv) {
         else if ((v = cli_flag_value(argc, argv, &i, "--warmup"))) c.warmup = atof(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--alpha-f"))) c.alpha_f = atof(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--clip"))) c.clip = atof(v);
+        else if ((v = cli_flag_value(argc, argv, &i, "--pooling"))) {
+            if (!strcmp(v, "cls")) c.pooling = CKPT_POOL_CLS;
+            else if (!strcmp(v, "mean")) c.pooling = CKPT_POOL_MEAN;
+            else return cli_fail("finetune", "--pooling %s: expected cls or mean", v);
+        }
         else if ((v = cli_flag_value(argc, argv, &i, "--optimizer"))) {
             if (!strcmp(v, "adamw")) c.torch_adamw = 1;
             else if (!strcmp(v, "decoupled")) c.torch_adamw = 0;

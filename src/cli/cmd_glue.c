@@ -13,6 +13,7 @@
 
 #include "../core/err.h"
 #include "../data/task.h"
+#include "../model/checkpoint.h"
 #include "../train/finetune.h"
 #include "cli.h"
 
@@ -51,12 +52,12 @@ static int wanted(const char *list, const glue_task *gt) {
 }
 
 int cmd_glue(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *out = NULL, *tasks = NULL, *device = "cpu";
+    const char *model_dir = NULL, *data = NULL, *out = NULL, *tasks = NULL, *device = "cpu";
     int quick = 0, all_seeds = 0, max_len = 128, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(usage, stdout); return 0; }
-        else if ((v = cli_flag_value(argc, argv, &i, "--model"))) model = v;
+        else if ((v = cli_flag_value(argc, argv, &i, "--model"))) model_dir = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--data"))) data = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--out"))) out = v;
         else if ((v = cli_flag_value(argc, argv, &i, "--tasks"))) tasks = v;
@@ -69,7 +70,7 @@ int cmd_glue(int argc, char **argv) {
         else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) quiet = 1;
         else return cli_fail("glue", "unknown argument '%s' (see --help)", argv[i]);
     }
-    if (!model || !data || !out) return cli_fail("glue", "--model, --data and --out are required (see --help)");
+    if (!model_dir || !data || !out) return cli_fail("glue", "--model, --data and --out are required (see --help)");
     if (mkdir(out, 0777) != 0 && access(out, W_OK) != 0) return cli_fail("glue", "%s: cannot create", out);
     for (const char *p = tasks; p;) { /* every name given must be a GLUE task */
         const char *e = strchr(p, ',');
@@ -120,8 +121,9 @@ int cmd_glue(int argc, char **argv) {
         for (int s = 0; s < n_seeds && rc == 0; s++) {
             ft_config c;
             ft_config_default(&c);
-            c.model_dir = r->from_mnli ? mnli_best : model;
+            c.model_dir = r->from_mnli ? mnli_best : model_dir;
             c.fresh_classifier = r->from_mnli; /* MNLI's 3-way head is not this task's */
+            c.pooling = r->mean_pool ? CKPT_POOL_MEAN : 0; /* the recipe asks (M2 QNLI: pool_all), else the model says */
             c.device = device;
             c.num_labels = gt->n_labels;
             c.metric = kinds[0];

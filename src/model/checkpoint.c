@@ -61,7 +61,7 @@ int config_read_json(const char *path, model_config *c) {
     if (!rc && ta && !json_is_null(ta) && json_bool(ta, &c->m2_pre_ln) != 0)
         rc = err_set("%s: field \"hyena_training_additions\" must be true or false", path);
     const json_value *pa = json_get(root, "pool_all");
-    if (!rc && pa && !json_is_null(pa) && json_bool(pa, &c->m2_pool_all) != 0)
+    if (!rc && pa && !json_is_null(pa) && json_bool(pa, &c->pool_mean) != 0)
         rc = err_set("%s: field \"pool_all\" must be true or false", path);
     const json_value *act = json_get(root, "hidden_act");
     if (!rc && act) {
@@ -263,6 +263,7 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
     }
     const st_tensor *cw = st_find(f, "classifier.weight");
     if (opts->num_labels > 0) c.num_labels = opts->num_labels;
+    if (opts->pooling) c.pool_mean = opts->pooling == CKPT_POOL_MEAN;
     else if (cw && cw->ndim == 2) c.num_labels = (int)cw->shape[0];
     int mlm = st_find(f, "cls.predictions.transform.dense.weight") != NULL;
     if (opts->need_mlm_head && !mlm) {
@@ -338,7 +339,9 @@ static void write_config_json(json_w *w, const model_config *c, int mlm) {
     json_w_key(w, "num_attention_heads"); json_w_int(w, c->heads);
     json_w_key(w, "num_hidden_layers"); json_w_int(w, c->layers);
     json_w_key(w, "pad_token_id"); json_w_int(w, c->pad_token_id);
-    if (c->arch == ARCH_M2) { json_w_key(w, "pool_all"); json_w_bool(w, c->m2_pool_all); } /* M2 hook */
+    /* M2's field, always there for M2; for BERT/MosaicBERT only when set (transformers
+     * ignores it: its classifier pools [CLS], so such a model is bertc's alone) */
+    if (c->arch == ARCH_M2 || c->pool_mean) { json_w_key(w, "pool_all"); json_w_bool(w, c->pool_mean); }
     json_w_key(w, "tie_word_embeddings"); json_w_bool(w, 1);
     json_w_key(w, "type_vocab_size"); json_w_int(w, c->type_vocab);
     json_w_key(w, "vocab_size"); json_w_int(w, c->vocab_size);

@@ -18,7 +18,10 @@ typedef struct {
     uint64_t seed;       /* init of anything the checkpoint lacks */
     int inference;       /* forward only (no gradient memory) */
     int quiet;           /* no notes on stderr about ignored/fresh tensors */
+    int pooling;         /* the classifier's input: 0 as config.json says, or CKPT_POOL_CLS / _MEAN */
 } checkpoint_opts;
+
+enum { CKPT_POOL_CLS = 1, CKPT_POOL_MEAN = 2 };
 
 /* Loads DIR into a new model on backend o. NULL + err naming the file and tensor. */
 model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opts);

@@ -29,7 +29,7 @@ void config_default(model_config *c, model_arch arch) {
         .m2_w_mod = 1.0,
         .m2_nblocks = 4,
         .m2_pre_ln = 0,
-        .m2_pool_all = 0,
+        .pool_mean = 0,
     };
 }
 

@@ -27,6 +27,8 @@ typedef struct {
     int pad_token_id;      /* 0 */
     int num_labels;        /* sequence-classification head (0: none) */
     int alibi_starting_size; /* MosaicBERT config field, kept for round trips */
+    int pool_mean;         /* [pool_all] the classifier pools the mean of each sequence's real
+                            * tokens ([CLS] and [SEP] included), not [CLS] (M2's field; any arch) */
     /* ---- M2-BERT only (ARCH_M2; src/model/m2.h; config.json names in brackets) ---- */
     int m2_l_max;          /* [long_conv_l_max] rows of the Hyena positional features z */
     int m2_filter_order;   /* [hyena_filter_order] width of the filter MLP, 128 */
@@ -35,7 +37,6 @@ typedef struct {
     double m2_w_mod;       /* [hyena_w_mod] sin(w_mod·freq·x), 1 */
     int m2_nblocks;        /* [monarch_mlp_nblocks] block-diagonal MLP blocks, 4 */
     int m2_pre_ln;         /* [hyena_training_additions] pre-mixer LayerNorm (eps 1e-5) */
-    int m2_pool_all;       /* [pool_all] classification pools the mean of the real tokens, not [CLS] */
 } model_config;
 
 /* Fills the defaults of an architecture (base size: C 768, L 12, nh 12, I 3072;

@@ -219,7 +219,7 @@ static void layout_acts(model *m, carver *cv) {
         m->pooled = carve_act(cv, B * C);
         m->clogits = carve_act(cv, B * NL);
         m->closs = carve(cv, B);
-        if (m2) m->in_pool_w = carve(cv, T);
+        if (m->cfg.pool_mean) m->in_pool_w = carve(cv, T);
         m->clse = carve(cv, B);
         if (!m->inference) m->dclogits = carve_act(cv, B * NL);
     }
@@ -240,6 +240,10 @@ model *model_create(const model_config *cfg, const ops *o, const model_opts *opt
     if (config_validate(cfg) != 0) return NULL;
     if (max_tokens <= 0 || max_seqs <= 0) {
         err_set("model: batch limits must be positive (max_tokens %d, max_seqs %d)", max_tokens, max_seqs);
+        return NULL;
+    }
+    if (cfg->num_labels > 0 && cfg->pool_mean && !o->pool_rows_fwd) {
+        err_set("model: mean pooling does not run on the %s backend yet (use --device cpu, or [CLS] pooling)", o->name);
         return NULL;
     }
     if (cfg->arch == ARCH_M2 && !o->m2_longconv_fwd) {
@@ -401,19 +405,19 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
         free(loss);
         return (float)(total / M);
     }
-    /* classification: pooler on each sequence's first token ([CLS]) */
+    /* classification: pooler on each sequence's first token ([CLS]), or on the mean of its
+     * real tokens (pool_mean; M2 rows hold pads too, told by attn_mask: §3.5 pool_all) */
     int B = b->B, NL = c->num_labels;
-    if (m->m2 && c->m2_pool_all) { /* M2 hook: mean of the real tokens of each row (§3.5 pool_all) */
+    if (c->pool_mean) {
         float *pw = xmalloc(sz(T, 1) * sizeof *pw);
         for (int i = 0; i < B; i++) {
-            int n = 0;
-            for (int j = 0; j < L2; j++) n += !b->attn_mask || b->attn_mask[i * L2 + j];
-            for (int j = 0; j < L2; j++)
-                pw[i * L2 + j] = (!b->attn_mask || b->attn_mask[i * L2 + j]) ? 1.0f / (float)(n ? n : 1) : 0.0f;
+            int n = 0, t0 = b->cu_seqlens[i], t1 = b->cu_seqlens[i + 1];
+            for (int t = t0; t < t1; t++) n += !b->attn_mask || b->attn_mask[t];
+            for (int t = t0; t < t1; t++) pw[t] = (!b->attn_mask || b->attn_mask[t]) ? 1.0f / (float)(n ? n : 1) : 0.0f;
         }
         o->upload(m->in_pool_w, pw, sz(T, 1) * sizeof *pw);
         free(pw);
-        o->m2_pool_fwd(m->hc, x, m->in_pool_w, B, L2, C);
+        o->pool_rows_fwd(m->hc, x, m->in_pool_w, m->in_cu, B, C);
     } else {
         for (int i = 0; i < B; i++) m->host_cls_rows[i] = b->cu_seqlens[i];
         o->upload(m->in_cls_rows, m->host_cls_rows, sz(B, 1) * 4);
@@ -483,7 +487,7 @@ void model_backward(model *m, const model_batch *b, model_task task) {
         o->act_bwd(m->dt1, m->ds, m->ppre, sz(B, C), ACT_TANH);
         o->zero(m->dx, sz(B, C) * asz);
         o->matmul_bwd(m->dx, G(m->pool_w), G(m->pool_b), m->dt1, m->hc, P(m->pool_w), B, C, C);
-        if (m->m2 && c->m2_pool_all) o->m2_pool_bwd(m->dy, m->dx, m->in_pool_w, B, T / B, C); /* M2 hook */
+        if (c->pool_mean) o->pool_rows_bwd(m->dy, m->dx, m->in_pool_w, m->in_cu, B, C);
         else o->scatter_add_rows(m->dy, m->dx, m->in_cls_rows, B, C);
     }
 

@@ -219,7 +219,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     double *value = NULL;
     if (!(st.be = ops_by_name(c->device))) return -1;
     if (!(st.tok = tok_load(st.vocab, NULL))) return err_prefix("finetune vocabulary");
-    checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .fresh_classifier = c->fresh_classifier, .max_tokens = c->batch_size * c->max_len,
+    checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .fresh_classifier = c->fresh_classifier, .pooling = c->pooling, .max_tokens = c->batch_size * c->max_len,
                           .max_seqs = c->batch_size, .seed = c->seed, .quiet = c->quiet};
     if (!(st.m = checkpoint_load(c->model_dir, st.be, &co)) || check_max_len(st.m, c->model_dir, c->max_len) != 0) goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;

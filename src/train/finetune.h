@@ -43,6 +43,7 @@ typedef struct {
     int patience;           /* stop after this many evaluations without a new best (0: never) */
     uint64_t seed;          /* classifier init, shuffling, dropout */
     int fresh_classifier;   /* a new classifier even when model_dir has one (another task's) */
+    int pooling;            /* 0: as the model's config.json says ([CLS] unless pool_all); CKPT_POOL_CLS / _MEAN */
     int quiet;
 } ft_config;
 

@@ -102,6 +102,8 @@ void cpu_embed_fwd(void *out, const int32_t *ids, const int32_t *types, const in
 void cpu_embed_bwd(float *dwte, float *dwtt, float *dwpe, const void *dout, const int32_t *ids,
                    const int32_t *types, const int32_t *pos, int T, int C);
 void cpu_gather_rows(void *out, const void *in, const int32_t *idx, int M, int C);
+void cpu_pool_rows_fwd(void *out, const void *in, const float *w, const int32_t *cu, int B, int C);
+void cpu_pool_rows_bwd(void *din, const void *dout, const float *w, const int32_t *cu, int B, int C);
 void cpu_scatter_add_rows(void *din, const void *dout, const int32_t *idx, int M, int C);
 void cpu_dropout_fwd(void *out, const void *in, size_t n, float p, rng_key key);
 void cpu_dropout_bwd(void *din, const void *dout, size_t n, float p, rng_key key);

@@ -394,31 +394,3 @@ void cpu_blockdiag_bwd(void *dinp, float *dw, float *db, const void *dout_, cons
         for (int c = c0; c < c1; c++) db[c] += (float)acc[c - c0];
     }
 }
-
-/* ---- weighted row pooling ------------------------------------------------------------------ */
-
-void cpu_m2_pool_fwd(void *out_, const void *in_, const float *w, int B, int L, int C) {
-    float *out = out_;
-    const float *in = in_;
-#pragma omp parallel for schedule(static) if ((size_t)B * L * C >= CPU_PAR_MIN)
-    for (int b = 0; b < B; b++) {
-        float *o = out + (size_t)b * C;
-        for (int c = 0; c < C; c++) o[c] = 0.0f;
-        for (int n = 0; n < L; n++) { /* tokens in order */
-            size_t t = (size_t)b * L + n;
-            const float *x = in + t * C;
-            for (int c = 0; c < C; c++) o[c] += w[t] * x[c];
-        }
-    }
-}
-
-void cpu_m2_pool_bwd(void *din_, const void *dout_, const float *w, int B, int L, int C) {
-    float *din = din_;
-    const float *dout = dout_;
-#pragma omp parallel for schedule(static) if ((size_t)B * L * C >= CPU_PAR_MIN)
-    for (int t = 0; t < B * L; t++) {
-        const float *g = dout + (size_t)(t / L) * C;
-        float *d = din + (size_t)t * C;
-        for (int c = 0; c < C; c++) d[c] += w[t] * g[c];
-    }
-}

@@ -22,7 +22,5 @@ void cpu_m2_modulate_bwd(float *dh, const float *dk, const float *t, const float
 void cpu_blockdiag_fwd(void *out, const void *inp, const float *w, const float *b, int N, int C, int OC, int nb);
 void cpu_blockdiag_bwd(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
                        int C, int OC, int nb);
-void cpu_m2_pool_fwd(void *out, const void *in, const float *w, int B, int L, int C);
-void cpu_m2_pool_bwd(void *din, const void *dout, const float *w, int B, int L, int C);
 
 #endif

@@ -107,6 +107,27 @@ void cpu_gather_rows(void *out_, const void *in_, const int32_t *idx, int M, int
     for (int m = 0; m < M; m++) memcpy(out + (size_t)m * C, in + (size_t)idx[m] * C, sizeof(float) * (size_t)C);
 }
 
+void cpu_pool_rows_fwd(void *out_, const void *in_, const float *w, const int32_t *cu, int B, int C) {
+    float *out = out_;
+    const float *in = in_;
+#pragma omp parallel for schedule(static) if ((size_t)cu[B] * C >= CPU_PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        float *o = out + (size_t)b * C;
+        for (int c = 0; c < C; c++) o[c] = 0.0f;
+        for (int t = cu[b]; t < cu[b + 1]; t++) /* tokens in order */
+            for (int c = 0; c < C; c++) o[c] += w[t] * in[(size_t)t * C + c];
+    }
+}
+
+void cpu_pool_rows_bwd(void *din_, const void *dout_, const float *w, const int32_t *cu, int B, int C) {
+    float *din = din_;
+    const float *dout = dout_;
+#pragma omp parallel for schedule(static) if ((size_t)cu[B] * C >= CPU_PAR_MIN)
+    for (int b = 0; b < B; b++)
+        for (int t = cu[b]; t < cu[b + 1]; t++)
+            for (int c = 0; c < C; c++) din[(size_t)t * C + c] += w[t] * dout[(size_t)b * C + c];
+}
+
 void cpu_scatter_add_rows(void *din, const void *dout, const int32_t *idx, int M, int C) {
     int nblk = (C + COL_BLOCK - 1) / COL_BLOCK;
 #pragma omp parallel for schedule(static) if ((size_t)M * C >= CPU_PAR_MIN)
@@ -273,6 +294,8 @@ static const ops cpu_table = {
     .attention_bwd = cpu_attention_bwd,
     .gather_rows = cpu_gather_rows,
     .scatter_add_rows = cpu_scatter_add_rows,
+    .pool_rows_fwd = cpu_pool_rows_fwd,
+    .pool_rows_bwd = cpu_pool_rows_bwd,
     .xent_fwd = cpu_xent_fwd,
     .xent_bwd = cpu_xent_bwd,
     /* M2 (cpu_m2.c) */
@@ -289,8 +312,6 @@ static const ops cpu_table = {
     .m2_modulate_bwd = cpu_m2_modulate_bwd,
     .blockdiag_fwd = cpu_blockdiag_fwd,
     .blockdiag_bwd = cpu_blockdiag_bwd,
-    .m2_pool_fwd = cpu_m2_pool_fwd,
-    .m2_pool_bwd = cpu_m2_pool_bwd,
 };
 
 const ops *ops_cpu(void) { return &cpu_table; }

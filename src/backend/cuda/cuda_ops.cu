@@ -245,7 +245,8 @@ static void cu_xent_bwd(void *dlogits, const void *logits, const float *lse, con
 }
 
 // ---- the table -------------------------------------------------------------------------------
-// Not on the GPU yet (NULL entries): the M2 ops. model_create refuses M2 on this backend.
+// Not on the GPU yet (NULL entries): the M2 ops and pool_rows (mean pooling). model_create
+// refuses M2, and a classifier on mean pooling, on this backend.
 
 extern "C" const ops *CUX(ops_cuda)(void) {
     static ops t;

@@ -23,20 +23,28 @@ static void tiny_config(model_config *c, model_arch arch, int heads, int num_lab
     c->num_labels = num_labels;
 }
 
+/* The model of c (NULL + err on failure) and a random batch of 3 unpadded sequences of
+ * 9, 5 and 2 tokens with class labels and regression targets. */
+static model *tiny_model_batch(const model_config *c, model_task task, uint64_t seed, batch_buf *bb) {
+    static const int lens[3] = {9, 5, 2};
+    static const int32_t labels[3] = {2, 0, 1};
+    static const float targets[3] = {0.5f, -1.0f, 2.0f};
+    model_opts mo = {.mlm_head = task == TASK_MLM, .max_tokens = 32, .max_seqs = 4, .seed = seed};
+    model *m = model_create(c, ops_cpu(), &mo);
+    if (!m) return NULL;
+    random_padded_batch(bb, c->vocab_size, 9, lens, 0);
+    bb->b.labels = labels;
+    bb->b.targets = targets;
+    return m;
+}
+
 static void check_model_pool(model_arch arch, int heads, model_task task, int num_labels, int train, int mean) {
     model_config c;
     tiny_config(&c, arch, heads, num_labels);
     c.pool_mean = mean;
-    model_opts mo = {.mlm_head = task == TASK_MLM, .max_tokens = 32, .max_seqs = 4, .seed = 1234};
-    model *m = model_create(&c, ops_cpu(), &mo);
-    REQUIRE(m != NULL);
     batch_buf bb;
-    static const int lens[3] = {9, 5, 2};
-    random_padded_batch(&bb, c.vocab_size, 9, lens, 0);
-    int32_t labels[3] = {2, 0, 1};
-    float targets[3] = {0.5f, -1.0f, 2.0f};
-    bb.b.labels = labels;
-    bb.b.targets = targets;
+    model *m = tiny_model_batch(&c, task, 1234, &bb);
+    REQUIRE(m != NULL);
     check_param_grads(m, &bb.b, task, train, 0, config_arch_name(arch));
     batch_free(&bb);
     model_free(m);
@@ -57,30 +65,24 @@ TEST(model_grad_bert_classify_mean_pool) { check_model_pool(ARCH_BERT, 4, TASK_C
 TEST(model_grad_mosaic_classify_mean_pool) { check_model_pool(ARCH_MOSAIC, 4, TASK_CLASSIFY, 2, 0, 1); }
 
 /* Mean pooling reads only each sequence's own tokens: the loss of a batch of three is the
- * mean of the three losses alone, and differs from [CLS] pooling's. And the model refuses
- * mean pooling on a backend without the op (the CUDA one, for now) — see model_create. */
+ * mean of the three losses alone, and differs from [CLS] pooling's. */
 TEST(model_mean_pool_is_per_sequence) {
     for (int arch = 0; arch < 2; arch++) {
         model_config c;
         tiny_config(&c, arch ? ARCH_MOSAIC : ARCH_BERT, 4, 3);
-        model_opts mo = {.max_tokens = 32, .max_seqs = 4, .seed = 99};
         double loss[2];
         for (int mean = 0; mean < 2; mean++) {
             c.pool_mean = mean;
-            model *m = model_create(&c, ops_cpu(), &mo);
-            REQUIRE(m != NULL);
             batch_buf bb;
-            static const int lens[3] = {9, 5, 2};
-            random_padded_batch(&bb, c.vocab_size, 9, lens, 0);
-            int32_t labels[3] = {2, 0, 1};
-            bb.b.labels = labels;
+            model *m = tiny_model_batch(&c, TASK_CLASSIFY, 99, &bb);
+            REQUIRE(m != NULL);
             loss[mean] = model_forward(m, &bb.b, TASK_CLASSIFY, 0, 0);
             double alone = 0;
             for (int k = 0; k < 3; k++) {
                 int t0 = bb.b.cu_seqlens[k], n = bb.b.cu_seqlens[k + 1] - t0;
                 int32_t cu1[2] = {0, n};
                 model_batch one = {.B = 1, .T = n, .max_seqlen = n, .ids = bb.b.ids + t0, .types = bb.b.types + t0,
-                                   .pos = bb.b.pos + t0, .cu_seqlens = cu1, .labels = &labels[k]};
+                                   .pos = bb.b.pos + t0, .cu_seqlens = cu1, .labels = bb.b.labels + k};
                 alone += model_forward(m, &one, TASK_CLASSIFY, 0, 0) / 3.0;
             }
             EXPECT_MSG(fabs(alone - loss[mean]) <= 1e-5, "%s pool %s: batch %.7f vs alone %.7f", config_arch_name(c.arch),

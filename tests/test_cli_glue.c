@@ -58,3 +58,17 @@ TEST(cli_glue_quick) {
                    m, fx, d, d) == 0);
     EXPECT(test_sh("./bertc glue --quick --tasks sst3 --model %s --data %s/glue_quick --out %s/glue3 2>/dev/null", m, fx, d) != 0);
 }
+
+/* An M2 model gets M2-BERT's recipes (m2bert.md §5.2): QNLI classifies from the mean of
+ * the tokens (pool_all), SST-2 from [CLS]; a MosaicBERT model gets MosaicBERT's. */
+TEST(cli_glue_quick_m2_recipes) {
+    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
+    const char *shards = pretrain_shards(), *d = test_tmpdir(), *fx = test_fixture_dir();
+    REQUIRE(test_sh("./bertc pretrain --run %s/m2 --set data.train=%s %s --set model.arch=m2 --set train.steps=4", d, shards,
+                    PRETRAIN_TINY) == 0);
+    REQUIRE(test_sh("./bertc glue --quick --max-length 24 --tasks qnli,sst2 --model %s/m2/checkpoints/step-00000004 "
+                    "--data %s/glue_quick --out %s/glue > /dev/null 2> %s/err.txt", d, fx, d, d) == 0);
+    EXPECT(test_sh("grep -q 'm2bert model: the M2-BERT 80M' %s/err.txt", d) == 0);
+    EXPECT(test_sh("grep -q '\"pool_all\": *true' %s/glue/qnli-17/best/config.json", d) == 0);
+    EXPECT(test_sh("grep -q '\"pool_all\": *false' %s/glue/sst2-19/best/config.json", d) == 0);
+}

@@ -22,8 +22,8 @@ static const char *usage =
     "\n"
     "data (one of):\n"
     "  --glue TASK        GLUE files in their published layout (cola, sst2, mrpc, stsb, qqp,\n"
-    "                     mnli, qnli, rte, wnli); the recipe of mosaicbert.md §7 for that task\n"
-    "                     is the default of every hyper-parameter below\n"
+    "                     mnli, qnli, rte, wnli); that task's recipe — mosaicbert.md §7, or for an\n"
+    "                     M2 model m2bert.md §5.2 — is the default of every hyper-parameter below\n"
     "  --text COL [--text-pair COL] --label COL   named columns of a TSV/CSV header or JSONL keys\n"
     "  --format tsv|csv|jsonl   (default: from the file name)\n"
     "  --regression       the label is a number (default: inferred from the values)\n"
@@ -58,7 +58,7 @@ int cmd_finetune(int argc, char **argv) {
     const char *train_path = NULL, *dev_path = NULL, *test_path = NULL, *glue = NULL, *metric = NULL, *fmt = NULL;
     task_columns cols = {0};
     task_options to = {0};
-    int set_lr = 0, set_wd = 0, set_ep = 0, set_bs = 0, set_eval = 0, set_seed = 0, regression = 0;
+    int set_lr = 0, set_wd = 0, set_opt = 0, set_ep = 0, set_bs = 0, set_eval = 0, set_seed = 0, regression = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { fputs(usage, stdout); return 0; }
@@ -89,8 +89,8 @@ int cmd_finetune(int argc, char **argv) {
             else return cli_fail("finetune", "--pooling %s: expected cls or mean", v);
         }
         else if ((v = cli_flag_value(argc, argv, &i, "--optimizer"))) {
-            if (!strcmp(v, "adamw")) c.torch_adamw = 1;
-            else if (!strcmp(v, "decoupled")) c.torch_adamw = 0;
+            if (!strcmp(v, "adamw")) c.torch_adamw = 1, set_opt = 1;
+            else if (!strcmp(v, "decoupled")) c.torch_adamw = 0, set_opt = 1;
             else return cli_fail("finetune", "--optimizer %s: expected decoupled or adamw", v);
         }
         else if ((v = cli_flag_value(argc, argv, &i, "--eval-every"))) c.eval_every = atoi(v), set_eval = 1;
@@ -113,13 +113,18 @@ int cmd_finetune(int argc, char **argv) {
     }
     const glue_task *gt = NULL;
     if (glue && !(gt = glue_task_find(glue))) return cli_fail("finetune", "--glue %s: not a GLUE task", glue);
-    if (gt) { /* the task's recipe, unless given */
-        if (!set_lr && gt->mosaic.lr > 0) c.lr = gt->mosaic.lr;
-        if (!set_wd && gt->mosaic.lr > 0) c.weight_decay = gt->mosaic.wd;
-        if (!set_ep && gt->mosaic.epochs > 0) c.epochs = gt->mosaic.epochs;
-        if (!set_bs && gt->mosaic.batch > 0) c.batch_size = gt->mosaic.batch;
-        if (!set_eval) c.eval_every = gt->mosaic.eval_interval;
-        if (!set_seed && gt->mosaic.n_seeds > 0) c.seed = (uint64_t)gt->mosaic.seeds[0];
+    if (gt) { /* the task's recipe for the model's architecture, unless given */
+        model_arch arch;
+        if (checkpoint_arch(c.model_dir, &arch) != 0) return cli_fail("finetune", "%s", err_msg());
+        const glue_recipe *r = arch == ARCH_M2 ? &gt->m2 : &gt->mosaic;
+        if (!set_lr && r->lr > 0) c.lr = r->lr;
+        if (!set_wd && r->lr > 0) c.weight_decay = r->wd;
+        if (!set_opt && r->lr > 0) c.torch_adamw = !r->decoupled;
+        if (!c.pooling && r->mean_pool) c.pooling = CKPT_POOL_MEAN;
+        if (!set_ep && r->epochs > 0) c.epochs = r->epochs;
+        if (!set_bs && r->batch > 0) c.batch_size = r->batch;
+        if (!set_eval) c.eval_every = r->eval_interval;
+        if (!set_seed && r->n_seeds > 0) c.seed = (uint64_t)r->seeds[0];
     }
     to.kind = regression ? TASK_LABEL_REGRESSION : TASK_LABEL_AUTO;
     task_data *tr = gt ? task_read_glue(gt->name, train_path, &to) : task_read_table(train_path, format, &cols, &to);

@@ -1,5 +1,5 @@
 /* cmd_glue.c — `bertc glue`: the GLUE suite from a pretrained checkpoint with the
- * per-task recipe (mosaicbert.md §7): round 1 (CoLA, SST-2, QQP, QNLI, MNLI) from the
+ * per-task recipe (mosaicbert.md §7; for an M2 model m2bert.md §5.2): round 1 (CoLA, SST-2, QQP, QNLI, MNLI) from the
  * checkpoint, round 2 (RTE, MRPC, STS-B) from the finetuned MNLI model (pooler
  * included, a fresh classifier); then the summary table and the average as the
  * reference computes it: per task the mean of its metrics over seeds (MNLI: matched
@@ -22,7 +22,9 @@ static const char *usage =
     "\n"
     "GLUE_DIR holds the tasks in the GLUE distribution's layout (CoLA/train.tsv,\n"
     "MNLI/dev_matched.tsv, …). Each task is finetuned into OUT/<task>[-seed]/ with bertc\n"
-    "finetune's loop; the table and the average go to stdout and OUT/summary.tsv.\n"
+    "finetune's loop and the task's recipe (MosaicBERT-base's, or M2-BERT's for an M2\n"
+    "model: optimizer, lr, weight decay, epochs, batch, mean pooling); the table and\n"
+    "the average go to stdout and OUT/summary.tsv.\n"
     "\n"
     "options:\n"
     "  --tasks a,b,…      only these tasks (names as cola, sst2, mrpc, stsb, qqp, mnli, qnli,\n"
@@ -72,6 +74,12 @@ int cmd_glue(int argc, char **argv) {
     }
     if (!model_dir || !data || !out) return cli_fail("glue", "--model, --data and --out are required (see --help)");
     if (mkdir(out, 0777) != 0 && access(out, W_OK) != 0) return cli_fail("glue", "%s: cannot create", out);
+    model_arch arch;
+    if (checkpoint_arch(model_dir, &arch) != 0) return cli_fail("glue", "%s", err_msg());
+    int m2 = arch == ARCH_M2; /* M2-BERT has its own recipes (m2bert.md §5.2) */
+    if (!quiet)
+        fprintf(stderr, "glue: %s model: the %s recipes\n", config_arch_name(arch),
+                m2 ? "M2-BERT 80M (m2bert.md §5.2)" : "MosaicBERT-base (mosaicbert.md §7)");
     for (const char *p = tasks; p;) { /* every name given must be a GLUE task */
         const char *e = strchr(p, ',');
         int len = e ? (int)(e - p) : (int)strlen(p);
@@ -91,7 +99,7 @@ int cmd_glue(int argc, char **argv) {
     for (int ti = 0; ti < N_SUITE && rc == 0; ti++) {
         const glue_task *gt = glue_task_find(SUITE[ti]);
         if (!gt || !wanted(tasks, gt)) continue;
-        const glue_recipe *r = &gt->mosaic;
+        const glue_recipe *r = m2 ? &gt->m2 : &gt->mosaic;
         if (r->from_mnli && !mnli_best[0]) {
             if (!quiet) fprintf(stderr, "glue: %s starts from the MNLI model: run with mnli (skipped)\n", gt->name);
             continue;
@@ -129,6 +137,7 @@ int cmd_glue(int argc, char **argv) {
             c.metric = kinds[0];
             c.max_len = max_len;
             c.lr = r->lr, c.weight_decay = r->wd, c.epochs = quick ? 1 : r->epochs;
+            c.torch_adamw = !r->decoupled;
             c.batch_size = quick && r->batch > 16 ? 16 : r->batch;
             c.eval_every = quick ? 0 : r->eval_interval;
             c.seed = (uint64_t)(r->n_seeds > 0 ? r->seeds[s] : 17);

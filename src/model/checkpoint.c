@@ -203,6 +203,26 @@ int checkpoint_read_params(model *m, const char *dir) {
     return rc;
 }
 
+/* The architecture is told by tensor names: MosaicBERT's fused Wqkv, M2's in_linear. */
+static model_arch arch_of(const st_file *f) {
+    int mosaic = 0, m2 = 0;
+    for (size_t i = 0; i < st_count(f); i++) {
+        if (strstr(st_tensor_at(f, i)->name, "attention.self.Wqkv.weight")) mosaic = 1;
+        if (strstr(st_tensor_at(f, i)->name, "attention.in_linear.weight")) m2 = 1; /* M2 hook */
+    }
+    return m2 ? ARCH_M2 : mosaic ? ARCH_MOSAIC : ARCH_BERT;
+}
+
+int checkpoint_arch(const char *dir, model_arch *arch) {
+    char wpath[4096];
+    snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
+    st_file *f = st_open(wpath);
+    if (!f) return -1;
+    *arch = arch_of(f);
+    st_close(f);
+    return 0;
+}
+
 model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opts) {
     char cpath[4096], wpath[4096];
     snprintf(cpath, sizeof cpath, "%s/config.json", dir);
@@ -210,12 +230,9 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
     st_file *f = st_open(wpath);
     if (!f) return NULL;
     model_config c;
-    int mosaic = 0, m2 = 0;
-    for (size_t i = 0; i < st_count(f); i++) {
-        if (strstr(st_tensor_at(f, i)->name, "attention.self.Wqkv.weight")) mosaic = 1;
-        if (strstr(st_tensor_at(f, i)->name, "attention.in_linear.weight")) m2 = 1; /* M2 hook */
-    }
-    config_default(&c, m2 ? ARCH_M2 : mosaic ? ARCH_MOSAIC : ARCH_BERT);
+    model_arch arch = arch_of(f);
+    int m2 = arch == ARCH_M2;
+    config_default(&c, arch);
     c.num_labels = 0;
     if (config_read_json(cpath, &c) != 0) { st_close(f); return NULL; }
     /* shapes win over config.json */

@@ -23,6 +23,8 @@ typedef struct {
 
 enum { CKPT_POOL_CLS = 1, CKPT_POOL_MEAN = 2 };
 
+/* The architecture of DIR, from its tensor names as checkpoint_load tells it; -1 + err. */
+int checkpoint_arch(const char *dir, model_arch *arch);
 /* Loads DIR into a new model on backend o. NULL + err naming the file and tensor. */
 model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opts);
 /* Reads DIR/model.safetensors into an existing model of the same shapes (resume):

@@ -50,8 +50,11 @@ TEST(cli_glue_quick) {
     EXPECT(test_sh("test $(grep -c '^[a-z0-9]*\t' %s/glue/summary.tsv) -eq 13", d) == 0);
     EXPECT(test_sh("grep -q '^mnli\taccuracy_mismatched' %s/glue/summary.tsv", d) == 0);
     EXPECT(test_sh("grep -q '^average\t' %s/glue/summary.tsv && grep -q '^GLUE' %s/table.txt", d, d) == 0);
-    /* round 2 started from the MNLI model */
+    /* round 2 started from the MNLI model, each with its own head: 2 labels, 1 regression output */
     EXPECT(test_sh("test -d %s/glue/rte-19/best && test -d %s/glue/mnli-19/best", d, d) == 0);
+    EXPECT(test_sh("grep -c ': \"LABEL_' %s/glue/mnli-19/best/config.json | grep -qx 3 && "
+                   "grep -c ': \"LABEL_' %s/glue/rte-19/best/config.json | grep -qx 2 && "
+                   "grep -c ': \"LABEL_' %s/glue/stsb-19/best/config.json | grep -qx 1", d, d, d) == 0);
     /* a filter, and a name that is not a task */
     EXPECT(test_sh("./bertc glue -q --quick --max-length 24 --tasks SST-2,cola --model %s --data %s/glue_quick "
                    "--out %s/glue2 > /dev/null && test $(grep -c '^[a-z0-9]*\t' %s/glue2/summary.tsv) -eq 4",

@@ -128,26 +128,29 @@ TEST(finetune_learns_a_rule) {
     w.label[3] = 0;
     /* the optimizer's decay convention reaches finetuning: an lr too small to move anything
      * leaves only the decay. Decoupled (the default) shrinks every tensor, LayerNorm gains too,
-     * by prod(1 - wd·alpha_t); torch AdamW (--optimizer adamw) never decays biases and norms. */
+     * by prod(1 - wd·alpha_t); torch AdamW (--optimizer adamw) decays by lr_t·wd — with wd =
+     * 0.02 / lr the same factor — and never decays biases and norms. */
     const char *ln = "bert.encoder.layer.0.attention.output.LayerNorm.weight";
-    float g0 = ft_first_value(model, ln), gd, ga;
+    const char *dense = "bert.encoder.layer.0.attention.output.dense.weight";
+    float g0 = ft_first_value(model, ln), w0 = ft_first_value(model, dense), gd, ga, wa;
     c.epochs = 1, c.lr = 1e-12, c.warmup = 0, c.weight_decay = 0.02;
     snprintf(out, sizeof out, "%s/ft-wd", d);
     EXPECT(finetune_run(&c, &tr, &dv, &r) == 0);
     snprintf(out, sizeof out, "%s/ft-wd/best", d);
     gd = ft_first_value(out, ln);
-    c.torch_adamw = 1;
+    c.torch_adamw = 1, c.weight_decay = 0.02 / c.lr;
     snprintf(out, sizeof out, "%s/ft-wd-adamw", d);
     EXPECT(finetune_run(&c, &tr, &dv, &r) == 0);
     snprintf(out, sizeof out, "%s/ft-wd-adamw/best", d);
-    ga = ft_first_value(out, ln);
+    ga = ft_first_value(out, ln), wa = ft_first_value(out, dense);
     int steps = (ntr + c.batch_size - 1) / c.batch_size; /* alpha_t = 1 - t/steps, t = 0.. steps-1 */
     double keep = 1.0;
     for (int t = 0; t < steps; t++) keep *= 1.0 - 0.02 * (1.0 - (double)t / steps);
-    printf("  LayerNorm gain after %d steps of decay 0.02: decoupled %.6f (expected %.6f), adamw %.6f, from %.6f\n", steps,
-           gd, g0 * keep, ga, g0);
+    printf("  LayerNorm gain after %d steps of decay 0.02: decoupled %.6f (expected %.6f), adamw %.6f, from %.6f;"
+           " adamw dense weight %.6g (expected %.6g)\n", steps, gd, g0 * keep, ga, g0, wa, w0 * keep);
     EXPECT(fabs(gd - g0 * keep) <= 1e-5 * fabs(g0) && keep < 0.99);
     EXPECT(ga == g0);
+    EXPECT(w0 != 0 && fabs(wa - w0 * keep) <= 1e-5 * fabs(w0));
     for (int i = 0; i < w.n; i++) free(w.text[i]);
 }
 

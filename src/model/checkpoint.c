@@ -280,8 +280,8 @@ model *checkpoint_load(const char *dir, const ops *o, const checkpoint_opts *opt
     }
     const st_tensor *cw = st_find(f, "classifier.weight");
     if (opts->num_labels > 0) c.num_labels = opts->num_labels;
-    if (opts->pooling) c.pool_mean = opts->pooling == CKPT_POOL_MEAN;
     else if (cw && cw->ndim == 2) c.num_labels = (int)cw->shape[0];
+    if (opts->pooling) c.pool_mean = opts->pooling == CKPT_POOL_MEAN;
     int mlm = st_find(f, "cls.predictions.transform.dense.weight") != NULL;
     if (opts->need_mlm_head && !mlm) {
         err_set("%s: the checkpoint has no MLM head (cls.predictions.*): it cannot predict masked tokens", wpath);

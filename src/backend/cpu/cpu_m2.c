@@ -210,9 +210,10 @@ static void pair_apply(const fft_plan *p, double *w, const double *z, const floa
     fft_run(p, w, 1);
 }
 
-void cpu_m2_longconv_fwd(void *y_, const void *u_, const float *kspec, const float *D, int B, int L, int C) {
-    float *y = y_;
-    const float *u = u_;
+/* out[b] (=, or += with accumulate) = in[b] ∗ K (conj: correlation, the adjoint) + D·in[b],
+ * per channel pair through one complex FFT. in, out (B, L, C). */
+static void longconv_apply(float *out, const float *in, const float *kspec, const float *D, int B, int L, int C,
+                           int conj, int accumulate) {
     int N = m2_fft_size(L), npair = (C + 1) / 2;
     double inv = 1.0 / N;
     fft_plan p;
@@ -223,19 +224,27 @@ void cpu_m2_longconv_fwd(void *y_, const void *u_, const float *kspec, const flo
 #pragma omp for schedule(static)
         for (int task = 0; task < B * npair; task++) {
             int b = task / npair, c0 = 2 * (task % npair), c1 = c0 + 1 < C ? c0 + 1 : -1;
-            const float *ub = u + (size_t)b * L * C;
-            float *yb = y + (size_t)b * L * C;
-            load_pair_fft(&p, z, ub, (size_t)C, L, c0, c1);
-            pair_apply(&p, w, z, kspec, c0, c1, 0);
+            const float *ib = in + (size_t)b * L * C;
+            float *ob = out + (size_t)b * L * C;
+            load_pair_fft(&p, z, ib, (size_t)C, L, c0, c1);
+            pair_apply(&p, w, z, kspec, c0, c1, conj);
             for (int n = 0; n < L; n++) {
                 size_t i = (size_t)n * C;
-                yb[i + c0] = (float)(CRE(w, n) * inv + (double)D[c0] * ub[i + c0]);
-                if (c1 >= 0) yb[i + c1] = (float)(CIM(w, n) * inv + (double)D[c1] * ub[i + c1]);
+                float v0 = (float)(CRE(w, n) * inv + (double)D[c0] * ib[i + c0]);
+                ob[i + c0] = accumulate ? ob[i + c0] + v0 : v0;
+                if (c1 >= 0) {
+                    float v1 = (float)(CIM(w, n) * inv + (double)D[c1] * ib[i + c1]);
+                    ob[i + c1] = accumulate ? ob[i + c1] + v1 : v1;
+                }
             }
         }
         free(z);
     }
     fft_plan_free(&p);
+}
+
+void cpu_m2_longconv_fwd(void *y_, const void *u_, const float *kspec, const float *D, int B, int L, int C) {
+    longconv_apply(y_, u_, kspec, D, B, L, C, 0, 0);
 }
 
 void cpu_m2_longconv_bwd(void *du_, float *dkf, float *dkr, float *dD, const void *dy_, const void *u_,
@@ -247,26 +256,7 @@ void cpu_m2_longconv_bwd(void *du_, float *dkf, float *dkr, float *dD, const voi
     fft_plan p;
     fft_plan_init(&p, N);
     /* du = correlation of dy with K (= convolution with conj K) + D·dy */
-    if (du) {
-#pragma omp parallel if ((size_t)B * C * N >= CPU_PAR_MIN)
-        {
-            double *z = xmalloc(sizeof(double) * 4 * (size_t)N), *w = z + 2 * (size_t)N;
-#pragma omp for schedule(static)
-            for (int task = 0; task < B * npair; task++) {
-                int b = task / npair, c0 = 2 * (task % npair), c1 = c0 + 1 < C ? c0 + 1 : -1;
-                const float *gb = dy + (size_t)b * L * C;
-                float *db = du + (size_t)b * L * C;
-                load_pair_fft(&p, z, gb, (size_t)C, L, c0, c1);
-                pair_apply(&p, w, z, kspec, c0, c1, 1);
-                for (int n = 0; n < L; n++) {
-                    size_t i = (size_t)n * C;
-                    db[i + c0] += (float)(CRE(w, n) * inv + (double)D[c0] * gb[i + c0]);
-                    if (c1 >= 0) db[i + c1] += (float)(CIM(w, n) * inv + (double)D[c1] * gb[i + c1]);
-                }
-            }
-            free(z);
-        }
-    }
+    if (du) longconv_apply(du, dy, kspec, D, B, L, C, 1, 1);
     /* dK = Σ_b IFFT(conj U_b · DY_b); dD = Σ dy·u. One task per channel pair, rows in order. */
 #pragma omp parallel if ((size_t)B * C * N >= CPU_PAR_MIN)
     {

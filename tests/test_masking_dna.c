@@ -573,6 +573,29 @@ TEST(pmi_rank_refuses_malformed_files) {
 
 /* ---- the loader with the span strategies ------------------------------------------ */
 
+/* Writes documents dp[0..nd) (len[d] k-mer ids each) as shard NAME in the test's directory;
+ * returns its path (a static buffer, valid until the next call). */
+static const char *write_dna_shard(const char *name, int nd, const uint32_t *const *dp, const int *len) {
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    shard_writer w;
+    shard_writer_init(&w, V, 0xD7Aull);
+    for (int d = 0; d < nd; d++) CHECK(shard_writer_add(&w, dp[d], (size_t)len[d]) == 0, "shard add");
+    CHECK(shard_writer_flush(&w, path) == 0, "shard flush");
+    shard_writer_free(&w);
+    return path;
+}
+
+/* The loader settings of these tests: 512-token rows of the 6-mer vocabulary, specials
+ * [CLS] [SEP] [PAD] never masked. */
+static void dna_loader_config(loader_config *c) {
+    loader_config_default(c);
+    c->max_len = 512;
+    c->cls_id = CLS, c->sep_id = SEP, c->vocab_size = V, c->vocab_hash = 0xD7Aull;
+    c->mask.mask_id = MSK, c->mask.n_random = V;
+    c->mask.special[0] = CLS, c->mask.special[1] = SEP, c->mask.special[2] = PAD, c->mask.n_special = 3;
+}
+
 TEST(loader_genemask_masks_independent_of_batch_and_threads) {
     enum { ND = 150, MAXL = 600 };
     static uint32_t docs[ND][MAXL];
@@ -584,21 +607,9 @@ TEST(loader_genemask_masks_independent_of_batch_and_threads) {
         for (int i = 0; i < len[d]; i++) docs[d][i] = K1 + (uint32_t)(xs(&xsd) % NK);
         dp[d] = docs[d];
     }
-    char shard_path[512];
-    snprintf(shard_path, sizeof shard_path, "%s/dna.bin", test_tmpdir());
-    shard_writer w;
-    shard_writer_init(&w, V, 0xD7Aull);
-    for (int d = 0; d < ND; d++) REQUIRE(shard_writer_add(&w, dp[d], (size_t)len[d]) == 0);
-    REQUIRE(shard_writer_flush(&w, shard_path) == 0);
-    shard_writer_free(&w);
-    const char *path = shard_path;
-
+    const char *path = write_dna_shard("dna.bin", ND, dp, len);
     loader_config c;
-    loader_config_default(&c);
-    c.max_len = 512;
-    c.cls_id = CLS, c.sep_id = SEP, c.vocab_size = V, c.vocab_hash = 0xD7Aull;
-    c.mask.mask_id = MSK, c.mask.n_random = V;
-    c.mask.special[0] = CLS, c.mask.special[1] = SEP, c.mask.special[2] = PAD, c.mask.n_special = 3;
+    dna_loader_config(&c);
     c.mask.strategy = MASK_GENEMASK;
     c.mask.ratio = 0.05f;
     c.eval = 1;
@@ -643,20 +654,10 @@ TEST(loader_masking_cost_per_sequence) {
         for (int i = 0; i < L; i++) docs[d][i] = K1 + (uint32_t)(xs(&xsd) % NK);
         dp[d] = docs[d], len[d] = L;
     }
-    char shard_path[512];
-    snprintf(shard_path, sizeof shard_path, "%s/cost.bin", test_tmpdir());
-    shard_writer w;
-    shard_writer_init(&w, V, 0xD7Aull);
-    for (int d = 0; d < ND; d++) REQUIRE(shard_writer_add(&w, dp[d], (size_t)len[d]) == 0);
-    REQUIRE(shard_writer_flush(&w, shard_path) == 0);
-    shard_writer_free(&w);
-    const char *path = shard_path;
+    const char *path = write_dna_shard("cost.bin", ND, dp, len);
     loader_config c;
-    loader_config_default(&c);
-    c.max_len = 512, c.batch_size = 64, c.eval = 1, c.prefetch = 0;
-    c.cls_id = CLS, c.sep_id = SEP, c.vocab_size = V, c.vocab_hash = 0xD7Aull;
-    c.mask.mask_id = MSK, c.mask.n_random = V;
-    c.mask.special[0] = CLS, c.mask.special[1] = SEP, c.mask.special[2] = PAD, c.mask.n_special = 3;
+    dna_loader_config(&c);
+    c.batch_size = 64, c.eval = 1, c.prefetch = 0;
     c.pmi_ranking = write_ranking("cost6.tsv", 6, "", NULL);
     int saved = omp_get_max_threads();
     for (int t = 0; t < 2; t++) {

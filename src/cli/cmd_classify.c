@@ -69,12 +69,9 @@ int cmd_classify(int argc, char **argv) {
     const model_config *mc = model_cfg(m);
     int nl = mc->num_labels, m2 = mc->arch == ARCH_M2;
     if (nl <= 0) { cli_fail("classify", "%s has no classifier (classifier.weight): finetune it first", dir); goto done; }
-    if (!len_given && config_max_seq_len(mc) && max_len > config_max_seq_len(mc)) max_len = config_max_seq_len(mc);
-    if (config_max_seq_len(mc) && max_len > config_max_seq_len(mc)) {
-        cli_fail("classify", "--max-length %d exceeds %s's %d tokens (%s)", max_len, dir, config_max_seq_len(mc),
-                 m2 ? "M2: l_max" : "max_position_embeddings");
-        goto done;
-    }
+    int limit = config_max_seq_len(mc);
+    if (!len_given && limit && max_len > limit) max_len = limit; /* the default fits the model */
+    if (config_check_max_len(mc, dir, "--max-length", max_len) != 0) { cli_fail("classify", "%s", err_msg()); goto done; }
     tok_encode_opts eo;
     tok_encode_opts_default(&eo);
     eo.max_length = (size_t)max_len;

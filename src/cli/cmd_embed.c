@@ -105,8 +105,7 @@ int cmd_embed(int argc, char **argv) {
     if (!(m = checkpoint_load(dir, be, &co))) { cli_fail("embed", "%s", err_msg()); goto done; }
     const model_config *mc = model_cfg(m);
     int m2 = mc->arch == ARCH_M2, C = mc->hidden;
-    int limit = config_max_seq_len(mc);
-    if (limit && max_len > limit) { cli_fail("embed", "--max-length %d exceeds the model's %d", max_len, limit); goto done; }
+    if (config_check_max_len(mc, dir, "--max-length", max_len) != 0) { cli_fail("embed", "%s", err_msg()); goto done; }
     /* tokenize everything, then order by length */
     tok_encode_opts eo;
     tok_encode_opts_default(&eo);

@@ -67,3 +67,11 @@ int config_max_seq_len(const model_config *c) {
     if (c->arch == ARCH_M2) return c->m2_l_max < c->max_position ? c->m2_l_max : c->max_position;
     return 0;
 }
+
+int config_check_max_len(const model_config *c, const char *dir, const char *what, int max_len) {
+    int limit = config_max_seq_len(c);
+    if (limit && max_len > limit)
+        return err_set("%s %d exceeds %s's %d tokens (%s): give at most %d", what, max_len, dir, limit,
+                       c->arch == ARCH_M2 ? "M2: the long convolutions' l_max" : "max_position_embeddings", limit);
+    return 0;
+}

@@ -49,5 +49,8 @@ const char *config_arch_name(model_arch a);
  * min(l_max, max_position) for M2 (its long convolutions are l_max long), 0 for
  * MosaicBERT (ALiBi: no learned positions, no limit). */
 int config_max_seq_len(const model_config *c);
+/* 0 if rows of max_len tokens fit the model of dir; else −1 + err "WHAT N exceeds dir's L
+ * tokens (why)" (what: the option as the user wrote it). */
+int config_check_max_len(const model_config *c, const char *dir, const char *what, int max_len);
 
 #endif

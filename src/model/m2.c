@@ -160,8 +160,6 @@ void m2_init_z(float *z, int l_max, int E) {
     free(f);
 }
 
-int m2_max_len(const model_config *c) { return config_max_seq_len(c); }
-
 static size_t off(const param_table *t, const char *fmt, int layer, const char *leaf) {
     char pre[64], name[128];
     snprintf(pre, sizeof pre, fmt, layer);
@@ -227,7 +225,7 @@ m2_ctx *m2_create(const model_config *c, const ops *o, const param_table *pt, in
     m->o = o;
     m->max_tokens = max_tokens;
     m->inference = inference;
-    m->Lmax = m2_max_len(c) < max_tokens ? m2_max_len(c) : max_tokens;
+    m->Lmax = config_max_seq_len(c) < max_tokens ? config_max_seq_len(c) : max_tokens; /* min(l_max, max_position) */
     m->lp = xcalloc((size_t)c->layers, sizeof *m->lp);
     resolve(m, pt);
     size_t T = (size_t)max_tokens, C = (size_t)c->hidden, I = (size_t)c->intermediate;

@@ -26,8 +26,6 @@ typedef struct m2_ctx m2_ctx;
 void m2_params_add(param_table *t, const model_config *c, int layer);
 /* The Hyena positional features z (§2.3) for init: z (l_max, emb_dim). */
 void m2_init_z(float *z, int l_max, int emb_dim);
-/* Longest row an M2 config accepts: min(long_conv_l_max, max_position_embeddings). */
-int m2_max_len(const model_config *c);
 
 /* Per-model state: parameter offsets, activations of max_tokens rows, filter
  * buffers t and deltas, kernel spectra. */

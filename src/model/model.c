@@ -79,6 +79,7 @@ struct model {
     uint32_t step;
     int inference;           /* no gradients or backward buffers */
     int32_t *host_cls_rows;  /* (max_seqs,) */
+    float *host_pool_w;      /* (max_tokens,) mean pooling weights, built on the host (pool_mean only) */
     m2_ctx *m2;              /* M2 hook: ARCH_M2 layers live in m2.c (NULL otherwise) */
     const void *m2_out;      /* M2: the last layer's output of the last forward */
 };
@@ -278,6 +279,7 @@ model *model_create(const model_config *cfg, const ops *o, const model_opts *opt
     cv = (carver){.base = m->acts_block};
     layout_acts(m, &cv);
     m->host_cls_rows = xmalloc((size_t)max_seqs * sizeof *m->host_cls_rows);
+    if (cfg->num_labels > 0 && cfg->pool_mean) m->host_pool_w = xmalloc((size_t)max_tokens * sizeof *m->host_pool_w);
     if (cfg->arch == ARCH_M2) m->m2 = m2_create(cfg, o, &m->pt, max_tokens, m->inference); /* M2 hook */
     return m;
 }
@@ -292,6 +294,7 @@ void model_free(model *m) {
     free(m->la);
     free(m->slopes);
     free(m->host_cls_rows);
+    free(m->host_pool_w);
     m2_free(m->m2);
     free(m);
 }
@@ -343,7 +346,7 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
     int L2 = m->m2 ? T / b->B : 0;
     if (m->m2)
         for (int i = 0; i <= b->B; i++)
-            CHECK(b->cu_seqlens[i] == i * L2 && L2 <= m2_max_len(c), "M2 needs B rows of one length L ≤ l_max");
+            CHECK(b->cu_seqlens[i] == i * L2 && L2 <= config_max_seq_len(c), "M2 needs B rows of one length L ≤ l_max");
 
     o->upload(m->in_ids, b->ids, sz(T, 1) * 4);
     o->upload(m->in_types, b->types, sz(T, 1) * 4);
@@ -409,14 +412,13 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
      * real tokens (pool_mean; M2 rows hold pads too, told by attn_mask: §3.5 pool_all) */
     int B = b->B, NL = c->num_labels;
     if (c->pool_mean) {
-        float *pw = xmalloc(sz(T, 1) * sizeof *pw);
+        float *pw = m->host_pool_w;
         for (int i = 0; i < B; i++) {
             int n = 0, t0 = b->cu_seqlens[i], t1 = b->cu_seqlens[i + 1];
             for (int t = t0; t < t1; t++) n += !b->attn_mask || b->attn_mask[t];
             for (int t = t0; t < t1; t++) pw[t] = (!b->attn_mask || b->attn_mask[t]) ? 1.0f / (float)(n ? n : 1) : 0.0f;
         }
         o->upload(m->in_pool_w, pw, sz(T, 1) * sizeof *pw);
-        free(pw);
         o->pool_rows_fwd(m->hc, x, m->in_pool_w, m->in_cu, B, C);
     } else {
         for (int i = 0; i < B; i++) m->host_cls_rows[i] = b->cu_seqlens[i];

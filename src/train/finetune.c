@@ -36,16 +36,6 @@ void ft_config_default(ft_config *c) {
     c->seed = 17;
 }
 
-/* A max length the model cannot take is the user's error, not a crash inside the model. */
-static int check_max_len(const model *m, const char *dir, int max_len) {
-    const model_config *mc = model_cfg(m);
-    int limit = config_max_seq_len(mc);
-    if (limit && max_len > limit)
-        return err_set("max length %d exceeds %s's %d tokens (%s): give at most %d", max_len, dir, limit,
-                       mc->arch == ARCH_M2 ? "M2: the long convolutions' l_max" : "max_position_embeddings", limit);
-    return 0;
-}
-
 /* A split tokenized once: per example its ids and token types (specials included). */
 typedef struct {
     tok_encoding *enc; /* (n,) */
@@ -221,7 +211,10 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     if (!(st.tok = tok_load(st.vocab, NULL))) return err_prefix("finetune vocabulary");
     checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .fresh_classifier = c->fresh_classifier, .pooling = c->pooling, .max_tokens = c->batch_size * c->max_len,
                           .max_seqs = c->batch_size, .seed = c->seed, .quiet = c->quiet};
-    if (!(st.m = checkpoint_load(c->model_dir, st.be, &co)) || check_max_len(st.m, c->model_dir, c->max_len) != 0) goto done;
+    /* a max length the model cannot take is the user's error, not a crash inside the model */
+    if (!(st.m = checkpoint_load(c->model_dir, st.be, &co)) ||
+        config_check_max_len(model_cfg(st.m), c->model_dir, "max length", c->max_len) != 0)
+        goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;
     if (encode_split(st.tok, train, c->max_len, "train", &st.tr) != 0 ||
         encode_split(st.tok, dev, c->max_len, "dev", &st.dv) != 0)
@@ -325,7 +318,9 @@ int finetune_evaluate(const ft_config *c, const char *model_dir, const ft_split 
     if (!(st.tok = tok_load(vocab, NULL))) goto done;
     checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .max_tokens = c->batch_size * c->max_len,
                           .max_seqs = c->batch_size, .inference = 1, .quiet = 1};
-    if (!(st.m = checkpoint_load(model_dir, st.be, &co)) || check_max_len(st.m, model_dir, c->max_len) != 0) goto done;
+    if (!(st.m = checkpoint_load(model_dir, st.be, &co)) ||
+        config_check_max_len(model_cfg(st.m), model_dir, "max length", c->max_len) != 0)
+        goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;
     if (encode_split(st.tok, s, c->max_len, "evaluation", &st.dv) != 0) goto done;
     maker_init(&st.mk, c->batch_size);

@@ -132,7 +132,7 @@ typedef struct ops {
     void (*scatter_add_rows)(void *din, const void *dout, const int32_t *idx, int M, int C);
     /* Weighted pooling of each sequence's tokens (mean pooling; M2's pool_all, §3.5):
      * out[b] = Σ_{cu[b] ≤ t < cu[b+1]} w[t]·in[t]. out (B,C) act; in (T,C) act; w (T,) f32;
-     * cu (B+1,) int32. Not on the GPU yet (NULL there). */
+     * cu (B+1,) int32. Tokens are added in order (the fp32 tables agree bit for bit). */
     void (*pool_rows_fwd)(void *out, const void *in, const float *w, const int32_t *cu, int B, int C);
     /* din[t] += w[t]·dout[b] for the tokens t of sequence b */
     void (*pool_rows_bwd)(void *din, const void *dout, const float *w, const int32_t *cu, int B, int C);

@@ -100,7 +100,7 @@ int cmd_embed(int argc, char **argv) {
     if (cli_read_lines(&in, input) != 0) { cli_fail("embed", "%s", err_msg()); goto done; }
     if (in.n == 0) { cli_fail("embed", "no texts in %s", input ? input : "stdin"); goto done; }
     if (!(tok = tok_load(vocab, NULL))) { cli_fail("embed", "%s", err_msg()); goto done; }
-    /* a finetuned classifier comes along unused: its pooling must not matter (CUDA has no mean pooling) */
+    /* a finetuned classifier comes along unused: embed pools by its own --pooling, not the head's */
     checkpoint_opts co = {.max_tokens = bs * max_len, .max_seqs = bs, .inference = 1, .quiet = 1, .pooling = CKPT_POOL_CLS};
     if (!(m = checkpoint_load(dir, be, &co))) { cli_fail("embed", "%s", err_msg()); goto done; }
     const model_config *mc = model_cfg(m);

@@ -200,6 +200,34 @@ TEST(cuda_rows) {
     })
 }
 
+/* Mean-pooling weights over mixed-length sequences (one of length 0 and one of 1). */
+TEST(cuda_pool_rows) {
+    REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int lens[] = {5, 0, 1, 77, 130, 33}, B = 6, C = 200;
+        int32_t cu[7] = {0};
+        for (int b = 0; b < B; b++) cu[b + 1] = cu[b] + lens[b];
+        int T = cu[B];
+        float *w = host_normal((size_t)T, 1), *in = host_normal((size_t)T * C, 1);
+        float *dout = host_normal((size_t)B * C, 1), *din = host_normal((size_t)T * C, 1);
+        float *out = xmalloc(4 * (size_t)B * C);
+        int32_t *d_cu = dev_copy(cu, sizeof cu);
+        float *d_w = dev_copy(w, 4 * (size_t)T);
+        void *d_in = act_copy(in, (size_t)T * C), *d_dout = act_copy(dout, (size_t)B * C), *d_din = act_copy(din, (size_t)T * C);
+        void *d_out = act_alloc((size_t)B * C);
+        c->pool_rows_fwd(out, in, w, cu, B, C);
+        g->pool_rows_fwd(d_out, d_in, d_w, d_cu, B, C);
+        c->pool_rows_bwd(din, dout, w, cu, B, C);
+        g->pool_rows_bwd(d_din, d_dout, d_w, d_cu, B, C);
+        /* fp32 sums in the CPU's order, rounded once: equal to the CPU's after rounding, in both modes */
+        check_equal_act("pool_rows_fwd", d_out, out, (size_t)B * C);
+        check_equal_act("pool_rows_bwd", d_din, din, (size_t)T * C);
+        g->free(d_cu), g->free(d_w), g->free(d_in), g->free(d_dout), g->free(d_din), g->free(d_out);
+        free(w), free(in), free(dout), free(din), free(out);
+    })
+}
+
 TEST(cuda_dropout) {
     REQUIRE(cuda_available());
     FOR_EACH_MODE({

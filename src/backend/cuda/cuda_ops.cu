@@ -151,6 +151,41 @@ static void cu_scatter_add_rows(void *din, const void *dout, const int32_t *idx,
     CUDA_LAUNCHED();
 }
 
+// Weighted pooling per sequence (ops.h pool_rows): block (b, column tile), one thread per
+// column walking the sequence's tokens in order. Products and sums without FMA contraction,
+// as the CPU computes them, so the fp32 table matches it bit for bit.
+static __global__ void pool_rows_fwd_kernel(act_t *out, const act_t *in, const float *w, const int32_t *cu, int C) {
+    int b = blockIdx.x, c = blockIdx.y * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float acc = 0.0f;
+    for (int t = cu[b]; t < cu[b + 1]; t++) acc = __fadd_rn(acc, __fmul_rn(w[t], act_ld(in[(size_t)t * C + c])));
+    out[(size_t)b * C + c] = act_st(acc);
+}
+
+static __global__ void pool_rows_bwd_kernel(act_t *din, const act_t *dout, const float *w, const int32_t *cu, int C) {
+    int b = blockIdx.x, c = blockIdx.y * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float d = act_ld(dout[(size_t)b * C + c]);
+    for (int t = cu[b]; t < cu[b + 1]; t++) {
+        act_t *p = din + (size_t)t * C + c;
+        *p = act_st(__fadd_rn(act_ld(*p), __fmul_rn(w[t], d)));
+    }
+}
+
+static void cu_pool_rows_fwd(void *out, const void *in, const float *w, const int32_t *cu, int B, int C) {
+    if (B == 0 || C == 0) return;
+    pool_rows_fwd_kernel<<<dim3((unsigned)B, (unsigned)((C + 127) / 128)), 128>>>((act_t *)out, (const act_t *)in, w,
+                                                                                   cu, C);
+    CUDA_LAUNCHED();
+}
+
+static void cu_pool_rows_bwd(void *din, const void *dout, const float *w, const int32_t *cu, int B, int C) {
+    if (B == 0 || C == 0) return;
+    pool_rows_bwd_kernel<<<dim3((unsigned)B, (unsigned)((C + 127) / 128)), 128>>>((act_t *)din, (const act_t *)dout,
+                                                                                   w, cu, C);
+    CUDA_LAUNCHED();
+}
+
 // ---- dropout ---------------------------------------------------------------------------
 
 // One thread per Philox block (4 elements). accumulate: din += dout·m, else out = in·m,
@@ -245,8 +280,7 @@ static void cu_xent_bwd(void *dlogits, const void *logits, const float *lse, con
 }
 
 // ---- the table -------------------------------------------------------------------------------
-// Not on the GPU yet (NULL entries): the M2 ops and pool_rows (mean pooling). model_create
-// refuses M2, and a classifier on mean pooling, on this backend.
+// Not on the GPU yet (NULL entries): the M2 ops. model_create refuses M2 on this backend.
 
 extern "C" const ops *CUX(ops_cuda)(void) {
     static ops t;
@@ -267,6 +301,8 @@ extern "C" const ops *CUX(ops_cuda)(void) {
     t.attention_bwd = CUX(cu_attention_bwd);
     t.gather_rows = cu_gather_rows;
     t.scatter_add_rows = cu_scatter_add_rows;
+    t.pool_rows_fwd = cu_pool_rows_fwd;
+    t.pool_rows_bwd = cu_pool_rows_bwd;
     t.xent_fwd = cu_xent_fwd;
     t.xent_bwd = cu_xent_bwd;
     t.name = CU_BF16 ? "cuda-bf16" : "cuda-fp32"; // last: marks the table complete

@@ -202,3 +202,77 @@ TEST(finetune_mean_pooling_round_trip) {
                    "./bertc classify --model %s/ft/best --max-length 16 %s/x.txt | cmp -s - %s/p2.tsv", d, d, d, d, d, d, d,
                    d, d, d) != 0);
 }
+
+/* --chunk: a text longer than the max length is cut into windows, each trained with the
+ * text's label, the text predicted from the mean of its windows' logits. Texts whose label
+ * lies in their last words (a fixed 18-word filler, then a Genesis window: does it mention
+ * God?) are learnable with chunks of 14 tokens and not with truncation to 16, which sees
+ * the filler only; texts that fit one window give exactly the truncated run's predictions;
+ * the window count is what `bertc encode`'s token counts give; pairs are refused. */
+TEST(finetune_chunks_long_texts) {
+    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
+    const char *shards = pretrain_shards(), *d = test_tmpdir();
+    REQUIRE(test_sh("./bertc pretrain --run %s/run --set data.train=%s %s", d, shards, PRETRAIN_TINY) == 0);
+    windows w;
+    make_windows(&w);
+    static const char filler[] = "and the evening and the morning were the first day and the waters were gathered unto one place ";
+    char *longt[2048];
+    for (int i = 0; i < w.n; i++) {
+        longt[i] = xmalloc(sizeof filler + strlen(w.text[i]));
+        strcpy(longt[i], filler);
+        strcat(longt[i], w.text[i]);
+    }
+    int ntr = w.n * 4 / 5, ndv = w.n - ntr, pos = 0;
+    for (int i = ntr; i < w.n; i++) pos += w.label[i];
+    double majority = (double)(pos > ndv - pos ? pos : ndv - pos) / ndv;
+    ft_split tr = {.n = ntr, .text_a = (const char *const *)longt, .label = w.label};
+    ft_split dv = {.n = ndv, .text_a = (const char *const *)longt + ntr, .label = w.label + ntr};
+    ft_config c;
+    ft_config_default(&c);
+    char model[700], out[700];
+    snprintf(model, sizeof model, "%s/run/checkpoints/step-00000012", d);
+    c.model_dir = model, c.out_dir = out, c.quiet = 1;
+    c.max_len = 16, c.batch_size = 16, c.epochs = 8, c.lr = 2e-3, c.weight_decay = 0;
+    ft_result rt, rc;
+    snprintf(out, sizeof out, "%s/trunc", d);
+    if (finetune_run(&c, &tr, &dv, &rt) != 0) printf("  %s\n", err_msg());
+    c.chunk_stride = 7;
+    snprintf(out, sizeof out, "%s/chunk", d);
+    if (finetune_run(&c, &tr, &dv, &rc) != 0) printf("  %s\n", err_msg());
+    printf("  dev accuracy: truncated %.3f, chunks of 14 every 7 %.3f (majority %.3f)\n", rt.best_metric, rc.best_metric,
+           majority);
+    EXPECT(rt.best_metric <= majority + 1e-9);
+    EXPECT(1 - rc.best_metric <= (1 - majority) / 2); /* at most half the majority class's errors */
+    /* short texts: one window each, the same rows as truncation */
+    c.max_len = 32, c.epochs = 2, c.chunk_stride = 0;
+    ft_split str = {.n = ntr, .text_a = (const char *const *)w.text, .label = w.label};
+    ft_split sdv = {.n = ndv, .text_a = (const char *const *)w.text + ntr, .label = w.label + ntr};
+    snprintf(out, sizeof out, "%s/short-trunc", d);
+    EXPECT(finetune_run(&c, &str, &sdv, &rt) == 0);
+    c.chunk_stride = 30;
+    snprintf(out, sizeof out, "%s/short-chunk", d);
+    EXPECT(finetune_run(&c, &str, &sdv, &rc) == 0);
+    EXPECT(rt.best_metric == rc.best_metric && rt.steps == rc.steps);
+    EXPECT(test_sh("cmp -s %s/short-trunc/predictions.tsv %s/short-chunk/predictions.tsv", d, d) == 0);
+    /* window count: 1 + ceil((n - 14) / 5) for n > 14 content tokens (n from bertc encode, minus [CLS] [SEP]) */
+    char tsv[700];
+    snprintf(tsv, sizeof tsv, "%s/t.tsv", d);
+    FILE *f = fopen(tsv, "w");
+    REQUIRE(f != NULL);
+    fprintf(f, "text\tlabel\n");
+    for (int i = 0; i < 300; i++) fprintf(f, "%s\t%d\n", i % 3 ? longt[i] : w.text[i], w.label[i]);
+    fclose(f);
+    EXPECT(test_sh("tail -n +2 %s/t.tsv | cut -f1 | ./bertc encode --vocab %s/vocab.txt | "
+                   "awk '{n = NF - 2; r += n <= 14 ? 1 : 1 + int((n - 14 + 4) / 5)} END {print r}' > %s/want.txt && "
+                   "./bertc finetune --model %s --train %s/t.tsv --dev %s/t.tsv --text text --label label --max-length 16 "
+                   "--chunk 5 --epochs 1 --out %s/ft 2>&1 | sed -n 's/.*: \\([0-9]*\\) train rows of 300 examples.*/\\1/p' "
+                   "> %s/got.txt && cat %s/got.txt && cmp -s %s/want.txt %s/got.txt",
+                   d, model, d, model, d, d, d, d, d, d, d) == 0);
+    EXPECT(finetune_refuses(d, "run/checkpoints/step-00000012", "--max-length 16 --chunk 15",
+                            "chunk 15: the stride must be at most max length − 2 = 14"));
+    REQUIRE(test_sh("printf 'a\\tb\\tlabel\\nin the beginning\\tgod created\\t1\\nand the earth\\twas void\\t0\\n' > %s/p.tsv",
+                    d) == 0);
+    EXPECT(test_sh("./bertc finetune --model %s --train %s/p.tsv --dev %s/p.tsv --text a --text-pair b --label label "
+                   "--chunk 5 --out %s/ftp -q 2>&1 | grep -q 'works on single-text tasks'", model, d, d, d) == 0);
+    for (int i = 0; i < w.n; i++) free(w.text[i]), free(longt[i]);
+}

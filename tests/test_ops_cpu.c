@@ -568,6 +568,20 @@ static double xent_loss(void *c_) {
     return s;
 }
 
+/* Rows whose maximum is planted at a known index: a tie goes to the first, -inf rows to 0. */
+TEST(ops_argmax_rows) {
+    enum { M = 6, V = 37 };
+    float *x = randn((size_t)M * V, 61, 1);
+    int32_t want[M] = {0, 36, 17, 5, 0, 30}, got[M];
+    for (int m = 0; m < M; m++) x[m * V + want[m]] = 10.0f + (float)m;
+    x[3 * V + 29] = 13.0f;                   /* row 3: a tie at 5 and 29 */
+    for (int v = 0; v < V; v++) x[4 * V + v] = -INFINITY;
+    x[5 * V + 31] = 15.0f - 1e-6f;           /* row 5: just below the maximum at 30 */
+    ops_cpu()->argmax_rows(got, x, M, V);
+    for (int m = 0; m < M; m++) EXPECT_MSG(got[m] == want[m], "row %d: argmax %d, want %d", m, got[m], want[m]);
+    free(x);
+}
+
 TEST(ops_xent) {
     static const int32_t tg[5] = {0, 17, 3, 30, 17};
     xent_ctx c = {.M = 5, .V = 31, .tg = tg, .scale = 0.2f};

@@ -8,7 +8,7 @@
  * with the variable set). Every op synchronises and copies to the host, so it is
  * slow; it is for diagnosis, never for training.
  *
- * Ops whose outputs are not checked: memory ops, weights_sync, sumsq (returns a
+ * Ops whose outputs are not checked: memory ops, weights_sync, argmax_rows (indices), sumsq (returns a
  * host value the caller sees) and the M2 ops (passed through). */
 #include <math.h>
 #include <stdio.h>
@@ -205,7 +205,7 @@ static void cf_xent_bwd(void *dlogits, const void *logits, const float *lse, con
 
 const ops *ops_check_finite(const ops *o) {
     inner = o;
-    checked = *o; /* memory, sumsq and the M2 ops pass through */
+    checked = *o; /* memory, sumsq, argmax_rows (int output) and the M2 ops pass through */
     checked.adamw = cf_adamw;
     checked.scale = cf_scale;
     checked.embed_fwd = cf_embed_fwd;

@@ -144,6 +144,9 @@ typedef struct ops {
     /* dlogits[m] += scale · (softmax(logits[m]) − onehot(targets[m])) */
     void (*xent_bwd)(void *dlogits, const void *logits, const float *lse, const int32_t *targets, float scale,
                      int M, int V);
+    /* out[m] = the first v with logits[m,v] = max_u logits[m,u] (masked-token accuracy on the
+     * device: only M ints come back). out (M,) int32; logits (M,V) act */
+    void (*argmax_rows)(int32_t *out, const void *logits, int M, int V);
 
     /* ==== M2 (Monarch Mixer, m2bert.md §2–§3) =================================
      * Sequences are B rows of exactly L tokens (T = B·L, token-major (T, C) act

@@ -31,11 +31,16 @@ static const char *usage =
     "\n"
     "training:\n"
     "  --lr X (5e-5)  --wd X (5e-6)  --epochs N (3)  --batch-size N (32)  --max-length N (128)\n"
+    "  --chunk N      texts longer than the max length are not truncated but cut into windows of\n"
+    "                 max length - 2 tokens starting every N tokens (N <= max length - 2; N < that\n"
+    "                 overlaps them); each window trains with its text's label and a text is\n"
+    "                 predicted from the mean of its windows' logits (single-text tasks; default 0:\n"
+    "                 truncate). Applies to dev and --test too\n"
     "  --warmup X     share of the steps (< 1) or steps (default 0.06)\n"
     "  --alpha-f X    final lr multiplier (default 0: linear decay to zero)\n"
     "  --clip X       gradient-norm clipping (default 0: off)\n"
     "  --pooling cls|mean   the classifier reads the [CLS] row, or the mean of every real token\n"
-    "                 of the input (specials included; CPU only for now); default: as the\n"
+    "                 of the input (specials included); default: as the\n"
     "                 model's config.json says (pool_all), else cls. Saved with the model\n"
     "  --optimizer decoupled|adamw   decoupled (default): Composer's DecoupledAdamW, the recipe's,\n"
     "                 each step p *= 1 - wd·lr_t/lr; adamw: torch/HF AdamW, p *= 1 - wd·lr_t, no\n"
@@ -80,6 +85,10 @@ int cmd_finetune(int argc, char **argv) {
         else if ((v = cli_flag_value(argc, argv, &i, "--epochs"))) c.epochs = atoi(v), set_ep = 1;
         else if ((v = cli_flag_value(argc, argv, &i, "--batch-size"))) c.batch_size = atoi(v), set_bs = 1;
         else if ((v = cli_flag_value(argc, argv, &i, "--max-length"))) c.max_len = atoi(v);
+        else if ((v = cli_flag_value(argc, argv, &i, "--chunk"))) {
+            c.chunk_stride = atoi(v);
+            if (c.chunk_stride <= 0) return cli_fail("finetune", "--chunk %s: expected a positive number of tokens", v);
+        }
         else if ((v = cli_flag_value(argc, argv, &i, "--warmup"))) c.warmup = atof(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--alpha-f"))) c.alpha_f = atof(v);
         else if ((v = cli_flag_value(argc, argv, &i, "--clip"))) c.clip = atof(v);

@@ -36,20 +36,68 @@ void ft_config_default(ft_config *c) {
     c->seed = 17;
 }
 
-/* A split tokenized once: per example its ids and token types (specials included). */
+/* A split tokenized once: model rows with their ids and token types (specials included),
+ * one per example, or with chunking several, ex[r] naming the example of row r. */
 typedef struct {
     tok_encoding *enc; /* (n,) */
+    int32_t *ex;       /* (n,) */
     int n;
 } encoded;
 
-static int encode_split(const tokenizer *tok, const ft_split *s, int max_len, const char *what, encoded *out) {
+static void encoded_push(encoded *e, int *cap, int example) {
+    if (e->n == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        e->enc = xrealloc(e->enc, (size_t)*cap * sizeof *e->enc);
+        e->ex = xrealloc(e->ex, (size_t)*cap * sizeof *e->ex);
+    }
+    memset(&e->enc[e->n], 0, sizeof e->enc[e->n]);
+    e->ex[e->n++] = example;
+}
+
+/* [CLS] ids[0..n) [SEP] as row r's encoding */
+static void encoding_set(tok_encoding *e, const tokenizer *tok, const uint32_t *ids, size_t n) {
+    e->n = e->cap = n + 2;
+    e->ids = xmalloc(e->n * sizeof *e->ids);
+    e->type_ids = xcalloc(e->n, sizeof *e->type_ids);
+    e->mask = xmalloc(e->n);
+    memset(e->mask, 1, e->n);
+    e->ids[0] = (uint32_t)tok_cls_id(tok);
+    memcpy(e->ids + 1, ids, n * sizeof *ids);
+    e->ids[n + 1] = (uint32_t)tok_sep_id(tok);
+}
+
+/* stride 0: one row per example, truncated to max_len. stride > 0 (single texts): the
+ * text's tokens in windows of W = max_len − 2 starting at 0, stride, 2·stride, … up to the
+ * first window that reaches the end (a text of ≤ W tokens is one row). */
+static int encode_split(const tokenizer *tok, const ft_split *s, int max_len, int stride, const char *what,
+                        encoded *out) {
+    memset(out, 0, sizeof *out);
+    int cap = 0;
+    if (stride > 0) {
+        size_t W = (size_t)max_len - 2;
+        if (s->text_b) return err_set("%s: chunking (--chunk) works on single-text tasks, not on pairs", what);
+        if ((size_t)stride > W) return err_set("--chunk %d: the stride must be at most max length − 2 = %zu", stride, W);
+        if (tok_cls_id(tok) < 0 || tok_sep_id(tok) < 0) return err_set("%s: the vocabulary has no [CLS] or [SEP]", what);
+        uint32_t *ids = NULL;
+        size_t n, idcap = 0;
+        for (int i = 0; i < s->n; i++) {
+            n = 0;
+            tok_encode_ids(tok, s->text_a[i], strlen(s->text_a[i]), &ids, &n, &idcap);
+            for (size_t at = 0;; at += (size_t)stride) {
+                encoded_push(out, &cap, i);
+                encoding_set(&out->enc[out->n - 1], tok, ids + at, n - at < W ? n - at : W);
+                if (at + W >= n) break;
+            }
+        }
+        free(ids);
+        return 0;
+    }
     tok_encode_opts eo;
     tok_encode_opts_default(&eo);
     eo.max_length = (size_t)max_len;
-    out->n = s->n;
-    out->enc = xcalloc(s->n > 0 ? (size_t)s->n : 1, sizeof *out->enc);
     for (int i = 0; i < s->n; i++) {
         const char *b = s->text_b ? s->text_b[i] : NULL;
+        encoded_push(out, &cap, i);
         if (tok_encode(tok, s->text_a[i], strlen(s->text_a[i]), b, b ? strlen(b) : 0, &eo, &out->enc[i]) != 0)
             return err_prefix("%s example %d", what, i + 1);
     }
@@ -59,9 +107,11 @@ static int encode_split(const tokenizer *tok, const ft_split *s, int max_len, co
 static void encoded_free(encoded *e) {
     for (int i = 0; i < e->n; i++) tok_encoding_free(&e->enc[i]);
     free(e->enc);
+    free(e->ex);
+    memset(e, 0, sizeof *e);
 }
 
-/* Examples idx[0 … B−1] as a model batch: rows padded to the longest (M2: to max_len)
+/* Rows idx[0 … B−1] as a model batch: rows padded to the longest (M2: to max_len)
  * and unpadded again (batch_from_rows); labels / targets attached. */
 typedef struct {
     batch_buf bb;
@@ -79,8 +129,8 @@ static const model_batch *make_batch(batch_maker *mk, const encoded *e, const ft
         const tok_encoding *x = &e->enc[idx[k]];
         mk->ids[k] = x->ids, mk->types[k] = x->type_ids, mk->lens[k] = (int)x->n;
         S = mk->lens[k] > S ? mk->lens[k] : S;
-        mk->labels[k] = s->label ? s->label[idx[k]] : 0;
-        mk->targets[k] = s->value ? s->value[idx[k]] : 0.0f;
+        mk->labels[k] = s->label ? s->label[e->ex[idx[k]]] : 0;
+        mk->targets[k] = s->value ? s->value[e->ex[idx[k]]] : 0.0f;
     }
     batch_free(&mk->bb);
     CHECK(batch_from_rows(&mk->bb, B, m2 ? max_len : S, mk->ids, mk->types, mk->lens, pad, m2) == 0, "finetune batch");
@@ -145,29 +195,37 @@ typedef struct {
     const char *vocab;
 } ft_state;
 
-/* Predictions on dev (class ids, or values when regression) and the dev loss. */
+/* Predictions on dev (class ids, or values when regression) from the mean of each
+ * example's row logits, and the dev loss (the mean over rows). */
 static void predict(ft_state *st, const ft_split *dev, const encoded *enc, int32_t *pred, double *value, double *loss) {
     const ft_config *c = st->c;
     int nl = st->nl;
     float *z = xmalloc((size_t)c->batch_size * nl * sizeof *z); /* (B, nl) logits */
     int32_t *idx = xmalloc((size_t)c->batch_size * sizeof *idx);
+    double *zsum = xcalloc((size_t)dev->n * nl, sizeof *zsum); /* (n, nl) summed row logits */
+    int *rows = xcalloc((size_t)dev->n, sizeof *rows);
     double lsum = 0;
-    for (int i0 = 0; i0 < dev->n; i0 += c->batch_size) {
-        int B = dev->n - i0 < c->batch_size ? dev->n - i0 : c->batch_size;
+    for (int i0 = 0; i0 < enc->n; i0 += c->batch_size) {
+        int B = enc->n - i0 < c->batch_size ? enc->n - i0 : c->batch_size;
         for (int k = 0; k < B; k++) idx[k] = i0 + k;
         const model_batch *mb = make_batch(&st->mk, enc, dev, idx, B, st->m2, c->max_len, (int32_t)tok_pad_id(st->tok));
         lsum += (double)model_forward(st->m, mb, TASK_CLASSIFY, 0, 0) * B;
         st->be->act_download(z, model_logits(st->m, TASK_CLASSIFY), (size_t)B * nl);
         for (int k = 0; k < B; k++) {
-            if (nl == 1) { value[i0 + k] = z[k]; continue; }
-            int best = 0;
-            for (int j = 1; j < nl; j++) if (z[k * nl + j] > z[k * nl + best]) best = j;
-            pred[i0 + k] = best;
+            int i = enc->ex[i0 + k];
+            rows[i]++;
+            for (int j = 0; j < nl; j++) zsum[(size_t)i * nl + j] += z[k * nl + j];
         }
     }
-    free(z);
-    free(idx);
-    *loss = dev->n ? lsum / dev->n : NAN;
+    for (int i = 0; i < dev->n; i++) {
+        const double *zi = zsum + (size_t)i * nl; /* the mean's argmax is the sum's */
+        if (nl == 1) { value[i] = rows[i] ? zi[0] / rows[i] : 0.0; continue; }
+        int best = 0;
+        for (int j = 1; j < nl; j++) if (zi[j] > zi[best]) best = j;
+        pred[i] = best;
+    }
+    free(z), free(idx), free(zsum), free(rows);
+    *loss = enc->n ? lsum / enc->n : NAN;
 }
 
 static int metric_of(metric_kind kind, const ft_split *dev, int nl, const int32_t *pred, const double *value,
@@ -216,9 +274,12 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
         config_check_max_len(model_cfg(st.m), c->model_dir, "max length", c->max_len) != 0)
         goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;
-    if (encode_split(st.tok, train, c->max_len, "train", &st.tr) != 0 ||
-        encode_split(st.tok, dev, c->max_len, "dev", &st.dv) != 0)
+    if (encode_split(st.tok, train, c->max_len, c->chunk_stride, "train", &st.tr) != 0 ||
+        encode_split(st.tok, dev, c->max_len, c->chunk_stride, "dev", &st.dv) != 0)
         goto done;
+    if (!c->quiet && c->chunk_stride > 0)
+        fprintf(stderr, "finetune: chunks of %d tokens every %d: %d train rows of %d examples, %d dev rows of %d\n",
+                c->max_len - 2, c->chunk_stride, st.tr.n, train->n, st.dv.n, dev->n);
     maker_init(&st.mk, c->batch_size);
     optim_config oc;
     optim_config_default(&oc); /* DecoupledAdamW, betas (0.9, 0.98), eps 1e-6 */
@@ -226,7 +287,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     oc.weight_decay = c->weight_decay;
     if (c->torch_adamw) oc.kind = OPTIM_ADAMW, oc.no_decay_bias_norm = 1;
     if (optim_init(&opt, &oc, model_params(st.m), st.be) != 0) goto done;
-    int64_t per_epoch = (train->n + c->batch_size - 1) / c->batch_size, total = per_epoch * c->epochs;
+    int64_t per_epoch = (st.tr.n + c->batch_size - 1) / c->batch_size, total = per_epoch * c->epochs;
     schedule sch;
     schedule_default(&sch, total);
     sch.warmup = c->warmup < 1 ? (int64_t)llround(c->warmup * (double)total) : (int64_t)c->warmup;
@@ -234,7 +295,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     if (schedule_check(&sch) != 0) goto done;
     snprintf(path, sizeof path, "%s/metrics.jsonl", c->out_dir);
     if (!(st.metrics = fopen(path, "w"))) { err_set("%s: cannot write: %s", path, strerror(errno)); goto done; }
-    order = xmalloc((size_t)train->n * sizeof *order);
+    order = xmalloc((size_t)st.tr.n * sizeof *order);
     pred = xcalloc((size_t)dev->n, sizeof *pred);
     value = xcalloc((size_t)dev->n, sizeof *value);
     out->best_metric = -INFINITY;
@@ -244,14 +305,14 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     int n_log = 0;
     for (int ep = 0; ep < c->epochs && !stop; ep++) {
         /* a fresh order per epoch, keyed by (seed, epoch): Fisher–Yates */
-        for (int i = 0; i < train->n; i++) order[i] = i;
+        for (int i = 0; i < st.tr.n; i++) order[i] = i;
         rng_key k = {.seed = c->seed, .stream = RNG_STREAM_SHUFFLE, .step = (uint32_t)ep};
-        for (int i = train->n - 1; i > 0; i--) {
+        for (int i = st.tr.n - 1; i > 0; i--) {
             int j = (int)(rng_u32(k, (uint64_t)i) % (uint32_t)(i + 1)), t = order[i];
             order[i] = order[j], order[j] = t;
         }
         for (int64_t b = 0; b < per_epoch && !stop; b++) {
-            int i0 = (int)(b * c->batch_size), B = train->n - i0 < c->batch_size ? train->n - i0 : c->batch_size;
+            int i0 = (int)(b * c->batch_size), B = st.tr.n - i0 < c->batch_size ? st.tr.n - i0 : c->batch_size;
             const model_batch *mb = make_batch(&st.mk, &st.tr, train, order + i0, B, st.m2, c->max_len,
                                                (int32_t)tok_pad_id(st.tok));
             model_zero_grad(st.m);
@@ -322,7 +383,7 @@ int finetune_evaluate(const ft_config *c, const char *model_dir, const ft_split 
         config_check_max_len(model_cfg(st.m), model_dir, "max length", c->max_len) != 0)
         goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;
-    if (encode_split(st.tok, s, c->max_len, "evaluation", &st.dv) != 0) goto done;
+    if (encode_split(st.tok, s, c->max_len, c->chunk_stride, "evaluation", &st.dv) != 0) goto done;
     maker_init(&st.mk, c->batch_size);
     predict(&st, s, &st.dv, pred, value, &loss);
     rc = 0;

@@ -33,6 +33,9 @@ typedef struct {
     int num_labels;         /* classes; 1 = regression (MSE) */
     metric_kind metric;     /* picks the best evaluation */
     int max_len;            /* tokens per example, specials included (truncation: longest first) */
+    int chunk_stride;       /* 0: truncate to max_len. > 0 (single texts): a longer text becomes rows of
+                             * max_len − 2 tokens starting every chunk_stride tokens, each trained with the
+                             * example's label; an example is predicted from the mean of its rows' logits */
     int batch_size, epochs;
     double lr, weight_decay, warmup;  /* warmup: share of all steps (< 1) or steps (≥ 1) */
     double alpha_f;                   /* final lr multiplier (GLUE: 0) */

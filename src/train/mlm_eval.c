@@ -42,7 +42,9 @@ int mlm_eval(model *m, loader *val, int max_batches, int seq_len, int32_t pad_id
     const model_config *mc = model_cfg(m);
     double loss_sum = 0;
     uint64_t n_rows = 0, correct = 0;
-    float *logits = NULL; /* (M, V) host copy of the last batch's logits */
+    const ops *o = model_ops(m);
+    int32_t *pred = NULL, *d_pred = NULL; /* (cap,) the argmax of each masked row, host and device */
+    int cap = 0;
     uint64_t *freq = xcalloc((size_t)mc->vocab_size, sizeof *freq); /* target counts: the unigram baseline */
     int rc = 0;
     for (int b = 0; b < max_batches; b++) {
@@ -53,15 +55,17 @@ int mlm_eval(model *m, loader *val, int max_batches, int seq_len, int32_t pad_id
         if (lb->b.M == 0) continue;
         const model_batch *mb = mlm_model_batch(m, lb, seq_len, pad_id, rows);
         float loss = model_forward(m, mb, TASK_MLM, 0, 0);
-        size_t n = (size_t)mb->M * mc->vocab_size;
-        logits = xrealloc(logits, n * sizeof *logits);
-        model_ops(m)->act_download(logits, model_logits(m, TASK_MLM), n);
+        if (mb->M > cap) {
+            if (d_pred) o->free(d_pred);
+            cap = mb->M;
+            d_pred = o->alloc((size_t)cap * sizeof *d_pred);
+            pred = xrealloc(pred, (size_t)cap * sizeof *pred);
+        }
+        o->argmax_rows(d_pred, model_logits(m, TASK_MLM), mb->M, mc->vocab_size);
+        o->download(pred, d_pred, (size_t)mb->M * sizeof *pred);
         for (int i = 0; i < mb->M; i++) {
             freq[mb->mlm_targets[i]]++;
-            const float *z = logits + (size_t)i * mc->vocab_size;
-            int best = 0;
-            for (int v = 1; v < mc->vocab_size; v++) if (z[v] > z[best]) best = v;
-            correct += best == mb->mlm_targets[i];
+            correct += pred[i] == mb->mlm_targets[i];
         }
         loss_sum += (double)loss * mb->M;
         n_rows += (uint64_t)mb->M;
@@ -69,7 +73,8 @@ int mlm_eval(model *m, loader *val, int max_batches, int seq_len, int32_t pad_id
     uint64_t top = 0;
     for (int v = 0; v < mc->vocab_size; v++) top = freq[v] > top ? freq[v] : top;
     free(freq);
-    free(logits);
+    free(pred);
+    if (d_pred) o->free(d_pred);
     if (rc != 0) return rc;
     if (!n_rows) return 1;
     out->loss = loss_sum / (double)n_rows;

@@ -228,6 +228,29 @@ TEST(cuda_pool_rows) {
     })
 }
 
+/* Against the CPU op on rounded random logits: at bf16 a row of 8,000 holds ties, and the
+ * first maximum must win on both sides. */
+TEST(cuda_argmax_rows) {
+    REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int M = 300, V = 8011;
+        float *x = host_normal((size_t)M * V, 2);
+        for (int m = 0; m < M; m += 7) x[(size_t)m * V + (size_t)(m % V)] = 50.0f; /* some maxima at chosen places */
+        void *d_x = act_copy(x, (size_t)M * V);
+        int32_t *want = xmalloc(4 * (size_t)M), *got = xmalloc(4 * (size_t)M), *d_out = g->alloc(4 * (size_t)M);
+        c->argmax_rows(want, x, M, V);
+        g->argmax_rows(d_out, d_x, M, V);
+        g->download(got, d_out, 4 * (size_t)M);
+        int bad = 0;
+        for (int m = 0; m < M; m++) bad += got[m] != want[m];
+        printf("  argmax_rows                  %d of %d rows differ\n", bad, M);
+        EXPECT_MSG(bad == 0, "argmax_rows [%s]: %d of %d rows differ", g->name, bad, M);
+        g->free(d_x), g->free(d_out);
+        free(x), free(want), free(got);
+    })
+}
+
 TEST(cuda_dropout) {
     REQUIRE(cuda_available());
     FOR_EACH_MODE({

@@ -108,6 +108,7 @@ void cpu_scatter_add_rows(void *din, const void *dout, const int32_t *idx, int M
 void cpu_dropout_fwd(void *out, const void *in, size_t n, float p, rng_key key);
 void cpu_dropout_bwd(void *din, const void *dout, size_t n, float p, rng_key key);
 void cpu_xent_fwd(float *loss, float *lse, const void *logits, const int32_t *targets, int M, int V);
+void cpu_argmax_rows(int32_t *out, const void *logits, int M, int V);
 void cpu_xent_bwd(void *dlogits, const void *logits, const float *lse, const int32_t *targets, float scale, int M,
                   int V);
 

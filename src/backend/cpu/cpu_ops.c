@@ -251,6 +251,17 @@ void cpu_xent_fwd(float *loss, float *lse, const void *logits_, const int32_t *t
     }
 }
 
+void cpu_argmax_rows(int32_t *out, const void *logits_, int M, int V) {
+    const float *logits = logits_;
+#pragma omp parallel for schedule(static) if ((size_t)M * V >= CPU_PAR_MIN)
+    for (int m = 0; m < M; m++) {
+        const float *x = logits + (size_t)m * V;
+        int best = 0;
+        for (int v = 1; v < V; v++) if (x[v] > x[best]) best = v;
+        out[m] = best;
+    }
+}
+
 void cpu_xent_bwd(void *dlogits_, const void *logits_, const float *lse, const int32_t *targets, float scale, int M,
                   int V) {
     float *dlogits = dlogits_;
@@ -297,6 +308,7 @@ static const ops cpu_table = {
     .pool_rows_fwd = cpu_pool_rows_fwd,
     .pool_rows_bwd = cpu_pool_rows_bwd,
     .xent_fwd = cpu_xent_fwd,
+    .argmax_rows = cpu_argmax_rows,
     .xent_bwd = cpu_xent_bwd,
     /* M2 (cpu_m2.c) */
     .m2_shortconv_fwd = cpu_m2_shortconv_fwd,

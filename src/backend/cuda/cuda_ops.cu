@@ -259,6 +259,38 @@ static void cu_xent_fwd(float *loss, float *lse, const void *logits, const int32
     CUDA_LAUNCHED();
 }
 
+// One block per row: each thread keeps the first maximum of its strided elements, then the
+// block keeps the larger value, the lower index on a tie: the CPU's first maximum.
+static __global__ void argmax_rows_kernel(int32_t *out, const act_t *logits, int V) {
+    __shared__ float shv[CU_THREADS];
+    __shared__ int shi[CU_THREADS];
+    const act_t *x = logits + (size_t)blockIdx.x * V;
+    float bv = -INFINITY;
+    int bi = V; // past every index: any element wins over "none yet"
+    for (int v = threadIdx.x; v < V; v += CU_THREADS) {
+        float z = act_ld(x[v]);
+        if (bi == V || z > bv) bv = z, bi = v;
+    }
+    shv[threadIdx.x] = bv, shi[threadIdx.x] = bi;
+    __syncthreads();
+    for (int s = CU_THREADS / 2; s > 0; s >>= 1) {
+        int t = threadIdx.x;
+        if (t < s) {
+            float ov = shv[t + s];
+            int oi = shi[t + s];
+            if (oi < V && (shi[t] == V || ov > shv[t] || (ov == shv[t] && oi < shi[t]))) shv[t] = ov, shi[t] = oi;
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = shi[0];
+}
+
+static void cu_argmax_rows(int32_t *out, const void *logits, int M, int V) {
+    if (M <= 0) return;
+    argmax_rows_kernel<<<(unsigned)M, CU_THREADS>>>(out, (const act_t *)logits, V);
+    CUDA_LAUNCHED();
+}
+
 // d += scale · e^(x − lse), then d[target] −= scale (two steps, as the CPU).
 static __global__ void xent_bwd_kernel(act_t *dlogits, const act_t *logits, const float *lse, const int32_t *targets,
                                 float scale, int M, int V) {
@@ -305,6 +337,7 @@ extern "C" const ops *CUX(ops_cuda)(void) {
     t.pool_rows_bwd = cu_pool_rows_bwd;
     t.xent_fwd = cu_xent_fwd;
     t.xent_bwd = cu_xent_bwd;
+    t.argmax_rows = cu_argmax_rows;
     t.name = CU_BF16 ? "cuda-bf16" : "cuda-fp32"; // last: marks the table complete
     return &t;
 }

@@ -243,6 +243,18 @@ TEST(finetune_chunks_long_texts) {
            majority);
     EXPECT(rt.best_metric <= majority + 1e-9);
     EXPECT(1 - rc.best_metric <= (1 - majority) / 2); /* at most half the majority class's errors */
+    /* classify --chunk serves the model as finetuning scored it: the dev predictions again */
+    char devtxt[800];
+    snprintf(devtxt, sizeof devtxt, "%s/dev.txt", d);
+    FILE *fd = fopen(devtxt, "w");
+    REQUIRE(fd != NULL);
+    for (int i = ntr; i < w.n; i++) fprintf(fd, "%s\n", longt[i]);
+    fclose(fd);
+    EXPECT(test_sh("./bertc classify --model %s/chunk/best --max-length 16 --chunk 7 %s | cut -f1,2 > %s/cls.tsv && "
+                   "tail -n +2 %s/chunk/predictions.tsv | cut -f1,2 | cmp -s - %s/cls.tsv", d, devtxt, d, d, d) == 0);
+    /* truncated, the same model sees the filler only: other labels */
+    EXPECT(test_sh("./bertc classify --model %s/chunk/best --max-length 16 %s | cut -f1,2 | cmp -s - %s/cls.tsv", d,
+                   devtxt, d) != 0);
     /* short texts: one window each, the same rows as truncation */
     c.max_len = 32, c.epochs = 2, c.chunk_stride = 0;
     ft_split str = {.n = ntr, .text_a = (const char *const *)w.text, .label = w.label};

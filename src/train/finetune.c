@@ -195,15 +195,15 @@ typedef struct {
     const char *vocab;
 } ft_state;
 
-/* Predictions on dev (class ids, or values when regression) from the mean of each
- * example's row logits, and the dev loss (the mean over rows). */
-static void predict(ft_state *st, const ft_split *dev, const encoded *enc, int32_t *pred, double *value, double *loss) {
+/* zmean (n, nl) = the mean logits of each example's rows; loss = the mean row loss (with the
+ * split's labels, or 0s when it has none). */
+static void predict_logits(ft_state *st, const ft_split *dev, const encoded *enc, double *zmean, double *loss) {
     const ft_config *c = st->c;
     int nl = st->nl;
     float *z = xmalloc((size_t)c->batch_size * nl * sizeof *z); /* (B, nl) logits */
     int32_t *idx = xmalloc((size_t)c->batch_size * sizeof *idx);
-    double *zsum = xcalloc((size_t)dev->n * nl, sizeof *zsum); /* (n, nl) summed row logits */
     int *rows = xcalloc((size_t)dev->n, sizeof *rows);
+    memset(zmean, 0, (size_t)dev->n * nl * sizeof *zmean);
     double lsum = 0;
     for (int i0 = 0; i0 < enc->n; i0 += c->batch_size) {
         int B = enc->n - i0 < c->batch_size ? enc->n - i0 : c->batch_size;
@@ -214,18 +214,29 @@ static void predict(ft_state *st, const ft_split *dev, const encoded *enc, int32
         for (int k = 0; k < B; k++) {
             int i = enc->ex[i0 + k];
             rows[i]++;
-            for (int j = 0; j < nl; j++) zsum[(size_t)i * nl + j] += z[k * nl + j];
+            for (int j = 0; j < nl; j++) zmean[(size_t)i * nl + j] += z[k * nl + j];
         }
     }
+    for (int i = 0; i < dev->n; i++)
+        for (int j = 0; rows[i] > 1 && j < nl; j++) zmean[(size_t)i * nl + j] /= rows[i];
+    free(z), free(idx), free(rows);
+    *loss = enc->n ? lsum / enc->n : NAN;
+}
+
+/* Predictions on dev (class ids, or values when regression) from the mean of each
+ * example's row logits, and the dev loss. */
+static void predict(ft_state *st, const ft_split *dev, const encoded *enc, int32_t *pred, double *value, double *loss) {
+    int nl = st->nl;
+    double *zm = xmalloc((size_t)dev->n * nl * sizeof *zm);
+    predict_logits(st, dev, enc, zm, loss);
     for (int i = 0; i < dev->n; i++) {
-        const double *zi = zsum + (size_t)i * nl; /* the mean's argmax is the sum's */
-        if (nl == 1) { value[i] = rows[i] ? zi[0] / rows[i] : 0.0; continue; }
+        const double *zi = zm + (size_t)i * nl;
+        if (nl == 1) { value[i] = zi[0]; continue; }
         int best = 0;
         for (int j = 1; j < nl; j++) if (zi[j] > zi[best]) best = j;
         pred[i] = best;
     }
-    free(z), free(idx), free(zsum), free(rows);
-    *loss = enc->n ? lsum / enc->n : NAN;
+    free(zm);
 }
 
 static int metric_of(metric_kind kind, const ft_split *dev, int nl, const int32_t *pred, const double *value,
@@ -395,6 +406,21 @@ done:
     model_free(st.m);
     tok_free(st.tok);
     return rc;
+}
+
+int finetune_logits(struct model *m, struct tokenizer *tok, const ft_config *c, const ft_split *s, double *out) {
+    ft_state st = {.c = c, .m = m, .be = model_ops(m), .tok = tok, .nl = model_cfg(m)->num_labels,
+                   .m2 = model_cfg(m)->arch == ARCH_M2};
+    if (encode_split(tok, s, c->max_len, c->chunk_stride, "input", &st.dv) != 0) {
+        encoded_free(&st.dv);
+        return -1;
+    }
+    maker_init(&st.mk, c->batch_size);
+    double loss;
+    predict_logits(&st, s, &st.dv, out, &loss);
+    maker_free(&st.mk);
+    encoded_free(&st.dv);
+    return 0;
 }
 
 ft_split ft_split_of_task(const task_data *d, int max_n) {

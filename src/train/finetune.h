@@ -68,6 +68,13 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
 
 /* Evaluates the classifier in model_dir (e.g. out_dir/best) on s with c's device,
  * max_len, batch_size and num_labels: out[i] = metric kinds[i]. -1 + err on failure. */
+/* The classifier of m (m's num_labels) on s with c's max_len, chunk_stride and batch_size:
+ * out (s->n, num_labels) = each example's logits, the mean over its rows when chunked.
+ * -1 + err naming the example ("input example N") that cannot be encoded. */
+struct model;
+struct tokenizer;
+int finetune_logits(struct model *m, struct tokenizer *tok, const ft_config *c, const ft_split *s, double *out);
+
 /* A split pointing into d's examples (its first max_n), arrays owned by the split. */
 ft_split ft_split_of_task(const task_data *d, int max_n);
 void ft_split_free(ft_split *s);

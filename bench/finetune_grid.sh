@@ -4,6 +4,7 @@
 # metric and the test scores, so an lr can be chosen on dev (mean over seeds) and its
 # test mean ± std reported.
 #   bench/finetune_grid.sh MODEL_DIR TASKS_DIR OUT DEVICE "LRS" "SEEDS" [PARALLEL] [MAX_LEN]
+# FT_EXTRA adds options to every finetune (e.g. FT_EXTRA="--chunk 192").
 set -uo pipefail
 m=$1; tasks=$2; out=$3; dev=$4; lrs=$5; seeds=$6; par=${7:-4}; cap=${8:-0}
 B=${BERTC:-./bertc}
@@ -13,12 +14,12 @@ one() { # task metric max_len epochs lr seed
   if [ "$cap" -gt 0 ] && [ "$len" -gt "$cap" ]; then len=$cap; fi
   $B finetune --model "$m" --train "$tasks/$t/train.tsv" --dev "$tasks/$t/dev.tsv" --test "$tasks/$t/test.tsv" \
     --text text --label label --metric $metric --max-length $len --lr $lr --epochs $ep --batch-size 32 --seed $seed \
-    --device $dev -q --out "$d" > "$d.log" 2>&1 || { echo "$t $lr $seed FAILED" >&2; return 0; }
+    --device $dev ${FT_EXTRA:-} -q --out "$d" > "$d.log" 2>&1 || { echo "$t $lr $seed FAILED" >&2; return 0; }
   best=$(sed -n "s/^best $metric \([0-9.]*\).*/\1/p" "$d.log")
   test=$(sed -n "s/^test ([0-9]* examples): accuracy \([0-9.]*\), $metric \([0-9.]*\).*/\1\t\2/p" "$d.log")
   printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$lr" "$seed" "$best" "$test"
 }
-export -f one; export B m tasks out dev cap
+export -f one; export B m tasks out dev cap FT_EXTRA
 for lr in $lrs; do for s in $seeds; do
   echo "spam f1 256 8 $lr $s"; echo "brown_genre macro_f1 192 10 $lr $s"
 done; done | xargs -P "$par" -L 1 bash -c 'one "$@"' _ | sort -k1,1 -k2,2g -k3,3n > "$out/runs.tsv.tmp"

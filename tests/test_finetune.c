@@ -12,6 +12,7 @@
 #include "../src/core/err.h"
 #include "../src/io/file.h"
 #include "../src/io/safetensors.h"
+#include "../src/model/checkpoint.h"
 #include "../src/train/finetune.h"
 #include "pretrain_check.h"
 #include "test.h"
@@ -83,10 +84,10 @@ TEST(finetune_learns_a_rule) {
     ft_split dv = {.n = ndv, .text_a = (const char *const *)w.text + ntr, .label = w.label + ntr};
     ft_config c;
     ft_config_default(&c);
-    char model[700], out[700];
-    snprintf(model, sizeof model, "%s/run/checkpoints/step-00000012", d);
+    char mdir[700], out[700];
+    snprintf(mdir, sizeof mdir, "%s/run/checkpoints/step-00000012", d);
     snprintf(out, sizeof out, "%s/ft", d);
-    c.model_dir = model, c.out_dir = out, c.quiet = 1;
+    c.model_dir = mdir, c.out_dir = out, c.quiet = 1;
     c.max_len = 16, c.batch_size = 16, c.epochs = 12, c.lr = 2e-3, c.weight_decay = 0;
     ft_result r;
     if (finetune_run(&c, &tr, &dv, &r) != 0) printf("  %s\n", err_msg());
@@ -132,7 +133,7 @@ TEST(finetune_learns_a_rule) {
      * 0.02 / lr the same factor — and never decays biases and norms. */
     const char *ln = "bert.encoder.layer.0.attention.output.LayerNorm.weight";
     const char *dense = "bert.encoder.layer.0.attention.output.dense.weight";
-    float g0 = ft_first_value(model, ln), w0 = ft_first_value(model, dense), gd, ga, wa;
+    float g0 = ft_first_value(mdir, ln), w0 = ft_first_value(mdir, dense), gd, ga, wa;
     c.epochs = 1, c.lr = 1e-12, c.warmup = 0, c.weight_decay = 0.02;
     snprintf(out, sizeof out, "%s/ft-wd", d);
     EXPECT(finetune_run(&c, &tr, &dv, &r) == 0);
@@ -155,9 +156,9 @@ TEST(finetune_learns_a_rule) {
 }
 
 /* `bertc finetune` of DIR/MODEL on DIR/t.tsv with ARGS fails, saying PATTERN (grep -E). */
-static int finetune_refuses(const char *d, const char *model, const char *args, const char *pattern) {
+static int finetune_refuses(const char *d, const char *mdir, const char *args, const char *pattern) {
     return test_sh("./bertc finetune --model %s/%s --train %s/t.tsv --dev %s/t.tsv --text text --label label %s "
-                   "--out %s/ft -q 2> %s/err.txt", d, model, d, d, args, d, d) != 0 &&
+                   "--out %s/ft -q 2> %s/err.txt", d, mdir, d, d, args, d, d) != 0 &&
            test_sh("grep -qE '%s' %s/err.txt", pattern, d) == 0;
 }
 
@@ -229,9 +230,9 @@ TEST(finetune_chunks_long_texts) {
     ft_split dv = {.n = ndv, .text_a = (const char *const *)longt + ntr, .label = w.label + ntr};
     ft_config c;
     ft_config_default(&c);
-    char model[700], out[700];
-    snprintf(model, sizeof model, "%s/run/checkpoints/step-00000012", d);
-    c.model_dir = model, c.out_dir = out, c.quiet = 1;
+    char mdir[700], out[700];
+    snprintf(mdir, sizeof mdir, "%s/run/checkpoints/step-00000012", d);
+    c.model_dir = mdir, c.out_dir = out, c.quiet = 1;
     c.max_len = 16, c.batch_size = 16, c.epochs = 8, c.lr = 2e-3, c.weight_decay = 0;
     ft_result rt, rc;
     snprintf(out, sizeof out, "%s/trunc", d);
@@ -279,12 +280,35 @@ TEST(finetune_chunks_long_texts) {
                    "./bertc finetune --model %s --train %s/t.tsv --dev %s/t.tsv --text text --label label --max-length 16 "
                    "--chunk 5 --epochs 1 --out %s/ft 2>&1 | sed -n 's/.*: \\([0-9]*\\) train rows of 300 examples.*/\\1/p' "
                    "> %s/got.txt && cat %s/got.txt && cmp -s %s/want.txt %s/got.txt",
-                   d, model, d, model, d, d, d, d, d, d, d) == 0);
+                   d, mdir, d, mdir, d, d, d, d, d, d, d) == 0);
     EXPECT(finetune_refuses(d, "run/checkpoints/step-00000012", "--max-length 16 --chunk 15",
                             "chunk 15: the stride must be at most max length − 2 = 14"));
     REQUIRE(test_sh("printf 'a\\tb\\tlabel\\nin the beginning\\tgod created\\t1\\nand the earth\\twas void\\t0\\n' > %s/p.tsv",
                     d) == 0);
     EXPECT(test_sh("./bertc finetune --model %s --train %s/p.tsv --dev %s/p.tsv --text a --text-pair b --label label "
-                   "--chunk 5 --out %s/ftp -q 2>&1 | grep -q 'works on single-text tasks'", model, d, d, d) == 0);
+                   "--chunk 5 --out %s/ftp -q 2>&1 | grep -q 'works on single-text tasks'", mdir, d, d, d) == 0);
     for (int i = 0; i < w.n; i++) free(w.text[i]), free(longt[i]);
+}
+
+/* A recipe sets what it gives, unless the user gave it; a recipe without an lr (WNLI's
+ * MosaicBERT column is all 0) leaves lr, wd and the optimizer alone. */
+TEST(finetune_config_from_recipe) {
+    glue_recipe r = {.lr = 1e-4, .wd = 1e-6, .decoupled = 0, .epochs = 7, .batch = 12, .eval_interval = 50,
+                     .n_seeds = 2, .seeds = {3, 9}, .mean_pool = 1};
+    ft_config c;
+    ft_config_default(&c);
+    ft_config_from_recipe(&c, &r, 1, NULL);
+    EXPECT(c.lr == 1e-4 && c.weight_decay == 1e-6 && c.torch_adamw == 1 && c.pooling == CKPT_POOL_MEAN);
+    EXPECT(c.epochs == 7 && c.batch_size == 12 && c.eval_every == 50 && c.seed == 9);
+    ft_config_default(&c);
+    c.lr = 3e-5, c.epochs = 2, c.seed = 5, c.pooling = CKPT_POOL_CLS;
+    ft_recipe_keep given = {.lr = 1, .epochs = 1, .seed = 1, .pooling = 1};
+    ft_config_from_recipe(&c, &r, 0, &given);
+    EXPECT(c.lr == 3e-5 && c.epochs == 2 && c.seed == 5 && c.pooling == CKPT_POOL_CLS);
+    EXPECT(c.weight_decay == 1e-6 && c.batch_size == 12 && c.torch_adamw == 1);
+    glue_recipe none = {0};
+    ft_config_default(&c);
+    ft_config_from_recipe(&c, &none, 0, NULL);
+    EXPECT(c.lr == 5e-5 && c.weight_decay == 5e-6 && c.torch_adamw == 0 && c.epochs == 3 && c.batch_size == 32 &&
+           c.seed == 17 && c.pooling == 0);
 }

@@ -125,15 +125,9 @@ int cmd_finetune(int argc, char **argv) {
     if (gt) { /* the task's recipe for the model's architecture, unless given */
         model_arch arch;
         if (checkpoint_arch(c.model_dir, &arch) != 0) return cli_fail("finetune", "%s", err_msg());
-        const glue_recipe *r = arch == ARCH_M2 ? &gt->m2 : &gt->mosaic;
-        if (!set_lr && r->lr > 0) c.lr = r->lr;
-        if (!set_wd && r->lr > 0) c.weight_decay = r->wd;
-        if (!set_opt && r->lr > 0) c.torch_adamw = !r->decoupled;
-        if (!c.pooling && r->mean_pool) c.pooling = CKPT_POOL_MEAN;
-        if (!set_ep && r->epochs > 0) c.epochs = r->epochs;
-        if (!set_bs && r->batch > 0) c.batch_size = r->batch;
-        if (!set_eval) c.eval_every = r->eval_interval;
-        if (!set_seed && r->n_seeds > 0) c.seed = (uint64_t)r->seeds[0];
+        ft_recipe_keep given = {.lr = set_lr, .wd = set_wd, .optimizer = set_opt, .pooling = c.pooling != 0,
+                                .epochs = set_ep, .batch = set_bs, .eval_every = set_eval, .seed = set_seed};
+        ft_config_from_recipe(&c, arch == ARCH_M2 ? &gt->m2 : &gt->mosaic, 0, &given);
     }
     to.kind = regression ? TASK_LABEL_REGRESSION : TASK_LABEL_AUTO;
     task_data *tr = gt ? task_read_glue(gt->name, train_path, &to) : task_read_table(train_path, format, &cols, &to);

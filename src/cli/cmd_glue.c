@@ -131,16 +131,12 @@ int cmd_glue(int argc, char **argv) {
             ft_config_default(&c);
             c.model_dir = r->from_mnli ? mnli_best : model_dir;
             c.fresh_classifier = r->from_mnli; /* MNLI's 3-way head is not this task's */
-            c.pooling = r->mean_pool ? CKPT_POOL_MEAN : 0; /* the recipe asks (M2 QNLI: pool_all), else the model says */
             c.device = device;
             c.num_labels = gt->n_labels;
             c.metric = kinds[0];
             c.max_len = max_len;
-            c.lr = r->lr, c.weight_decay = r->wd, c.epochs = quick ? 1 : r->epochs;
-            c.torch_adamw = !r->decoupled;
-            c.batch_size = quick && r->batch > 16 ? 16 : r->batch;
-            c.eval_every = quick ? 0 : r->eval_interval;
-            c.seed = (uint64_t)(r->n_seeds > 0 ? r->seeds[s] : 17);
+            ft_config_from_recipe(&c, r, s, NULL); /* pooling: the recipe's mean (M2 QNLI), else the model's */
+            if (quick) c.epochs = 1, c.eval_every = 0, c.batch_size = c.batch_size > 16 ? 16 : c.batch_size;
             c.quiet = quiet;
             char od[4200];
             snprintf(od, sizeof od, "%s/%s-%llu", out, gt->name, (unsigned long long)c.seed);

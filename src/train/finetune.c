@@ -36,6 +36,21 @@ void ft_config_default(ft_config *c) {
     c->seed = 17;
 }
 
+void ft_config_from_recipe(ft_config *c, const glue_recipe *r, int seed_index, const ft_recipe_keep *keep) {
+    static const ft_recipe_keep none;
+    const ft_recipe_keep *k = keep ? keep : &none;
+    if (r->lr > 0) {
+        if (!k->lr) c->lr = r->lr;
+        if (!k->wd) c->weight_decay = r->wd;
+        if (!k->optimizer) c->torch_adamw = !r->decoupled;
+    }
+    if (!k->pooling && r->mean_pool) c->pooling = CKPT_POOL_MEAN;
+    if (!k->epochs && r->epochs > 0) c->epochs = r->epochs;
+    if (!k->batch && r->batch > 0) c->batch_size = r->batch;
+    if (!k->eval_every) c->eval_every = r->eval_interval;
+    if (!k->seed && r->n_seeds > seed_index) c->seed = (uint64_t)r->seeds[seed_index];
+}
+
 /* A split tokenized once: model rows with their ids and token types (specials included),
  * one per example, or with chunking several, ex[r] naming the example of row r. */
 typedef struct {

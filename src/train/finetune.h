@@ -54,6 +54,14 @@ typedef struct {
  * no clipping, evaluation at epoch ends, no early stopping, seed 17, cpu, accuracy. */
 void ft_config_default(ft_config *c);
 
+/* The settings a GLUE recipe gives (task.h): lr, wd and optimizer (when it has an lr),
+ * mean pooling, epochs, batch, evaluation interval and its seed number seed_index —
+ * except those that keep marks (the user gave them; keep may be NULL). */
+typedef struct {
+    int lr, wd, optimizer, pooling, epochs, batch, eval_every, seed;
+} ft_recipe_keep;
+void ft_config_from_recipe(ft_config *c, const glue_recipe *r, int seed_index, const ft_recipe_keep *keep);
+
 typedef struct {
     double best_metric; /* of the best evaluation */
     int64_t best_step;

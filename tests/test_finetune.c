@@ -71,24 +71,46 @@ static float ft_first_value(const char *dir, const char *name) {
     return v;
 }
 
-TEST(finetune_learns_a_rule) {
-    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
-    const char *shards = pretrain_shards(), *d = test_tmpdir();
-    REQUIRE(test_sh("./bertc pretrain --run %s/run --set data.train=%s %s", d, shards, PRETRAIN_TINY) == 0);
+/* What the rule tests share: a tiny model pretrained in d (12 steps), the Genesis windows
+ * (first 80% train, the rest dev), the dev majority-class accuracy, and a finetuning config
+ * for that model writing to out. 0 when set up (a failure is recorded). */
+typedef struct {
     windows w;
-    make_windows(&w);
-    int ntr = w.n * 4 / 5, ndv = w.n - ntr, pos = 0;
-    for (int i = ntr; i < w.n; i++) pos += w.label[i];
-    double majority = (double)(pos > ndv - pos ? pos : ndv - pos) / ndv;
+    int ntr, ndv;
+    double majority;
+    char mdir[700];
+} rule_task;
+
+static int rule_task_make(rule_task *t, const char *d, ft_config *c, char *out) {
+    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return -1; }
+    if (!EXPECT(test_sh("./bertc pretrain --run %s/run --set data.train=%s %s", d, pretrain_shards(), PRETRAIN_TINY) == 0))
+        return -1;
+    make_windows(&t->w);
+    t->ntr = t->w.n * 4 / 5, t->ndv = t->w.n - t->ntr;
+    int pos = 0;
+    for (int i = t->ntr; i < t->w.n; i++) pos += t->w.label[i];
+    t->majority = (double)(pos > t->ndv - pos ? pos : t->ndv - pos) / t->ndv;
+    snprintf(t->mdir, sizeof t->mdir, "%s/run/checkpoints/step-00000012", d);
+    ft_config_default(c);
+    c->model_dir = t->mdir, c->out_dir = out, c->quiet = 1;
+    c->max_len = 16, c->batch_size = 16, c->lr = 2e-3, c->weight_decay = 0;
+    return 0;
+}
+
+TEST(finetune_learns_a_rule) {
+    const char *d = test_tmpdir();
+    static rule_task task;
+    ft_config c;
+    char out[700];
+    if (rule_task_make(&task, d, &c, out) != 0) return;
+    windows w = task.w; /* shorthands */
+    int ntr = task.ntr, ndv = task.ndv;
+    double majority = task.majority;
+    const char *mdir = task.mdir;
     ft_split tr = {.n = ntr, .text_a = (const char *const *)w.text, .label = w.label};
     ft_split dv = {.n = ndv, .text_a = (const char *const *)w.text + ntr, .label = w.label + ntr};
-    ft_config c;
-    ft_config_default(&c);
-    char mdir[700], out[700];
-    snprintf(mdir, sizeof mdir, "%s/run/checkpoints/step-00000012", d);
     snprintf(out, sizeof out, "%s/ft", d);
-    c.model_dir = mdir, c.out_dir = out, c.quiet = 1;
-    c.max_len = 16, c.batch_size = 16, c.epochs = 12, c.lr = 2e-3, c.weight_decay = 0;
+    c.epochs = 12;
     ft_result r;
     if (finetune_run(&c, &tr, &dv, &r) != 0) printf("  %s\n", err_msg());
     REQUIRE(r.evaluations > 0);
@@ -211,11 +233,15 @@ TEST(finetune_mean_pooling_round_trip) {
  * the filler only; texts that fit one window give exactly the truncated run's predictions;
  * the window count is what `bertc encode`'s token counts give; pairs are refused. */
 TEST(finetune_chunks_long_texts) {
-    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
-    const char *shards = pretrain_shards(), *d = test_tmpdir();
-    REQUIRE(test_sh("./bertc pretrain --run %s/run --set data.train=%s %s", d, shards, PRETRAIN_TINY) == 0);
-    windows w;
-    make_windows(&w);
+    const char *d = test_tmpdir();
+    static rule_task task;
+    ft_config c;
+    char out[700];
+    if (rule_task_make(&task, d, &c, out) != 0) return;
+    windows w = task.w;
+    int ntr = task.ntr, ndv = task.ndv;
+    double majority = task.majority;
+    const char *mdir = task.mdir;
     static const char filler[] = "and the evening and the morning were the first day and the waters were gathered unto one place ";
     char *longt[2048];
     for (int i = 0; i < w.n; i++) {
@@ -223,17 +249,9 @@ TEST(finetune_chunks_long_texts) {
         strcpy(longt[i], filler);
         strcat(longt[i], w.text[i]);
     }
-    int ntr = w.n * 4 / 5, ndv = w.n - ntr, pos = 0;
-    for (int i = ntr; i < w.n; i++) pos += w.label[i];
-    double majority = (double)(pos > ndv - pos ? pos : ndv - pos) / ndv;
     ft_split tr = {.n = ntr, .text_a = (const char *const *)longt, .label = w.label};
     ft_split dv = {.n = ndv, .text_a = (const char *const *)longt + ntr, .label = w.label + ntr};
-    ft_config c;
-    ft_config_default(&c);
-    char mdir[700], out[700];
-    snprintf(mdir, sizeof mdir, "%s/run/checkpoints/step-00000012", d);
-    c.model_dir = mdir, c.out_dir = out, c.quiet = 1;
-    c.max_len = 16, c.batch_size = 16, c.epochs = 8, c.lr = 2e-3, c.weight_decay = 0;
+    c.epochs = 8;
     ft_result rt, rc;
     snprintf(out, sizeof out, "%s/trunc", d);
     if (finetune_run(&c, &tr, &dv, &rt) != 0) printf("  %s\n", err_msg());

@@ -1,6 +1,6 @@
 /* ops.h — the op interface. Models (src/model/) are written once as calls
  * into a backend's `ops` table; the CPU backend (fp32, the reference) and the
- * CUDA backend (src/backend/cuda: an fp32 and a bf16 table; no M2 ops yet) implement it.
+ * CUDA backend (src/backend/cuda: an fp32 and a bf16 table) implement it.
  *
  * Conventions, for every op:
  *  - Pointers are backend memory. "act" tensors hold the backend's activation
@@ -80,6 +80,13 @@ typedef struct ops {
                        int C, int OC);
     /* dpre += dout ⊙ act'(pre); n elements. ACT_NONE: dpre += dout (pre unused, may be NULL). */
     void (*act_bwd)(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
+    /* The dense layer on f32 tensors whatever the activation type: for small computations on
+     * parameters alone (M2's Hyena filter MLP turns z into the long-conv kernels), kept in fp32
+     * on every backend. out (N,OC) f32 = inp (N,C) f32 · wᵀ + b (b may be NULL); the backward
+     * accumulates like matmul_bwd (dinp, db may be NULL), dout (N,OC) f32. */
+    void (*matmul_f32_fwd)(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
+    void (*matmul_f32_bwd)(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                           int N, int C, int OC);
 
     /* ---- residual + LayerNorm ----------------------------------------------
      * s = x + res (res may be NULL: s = x); out = (s − mean)·rstd·g + b per row.

@@ -218,6 +218,10 @@ static void resolve(m2_ctx *m, const param_table *t) {
 /* ---- creation ------------------------------------------------------------------------- */
 
 static float *falloc(const ops *o, size_t n) { return o->alloc((n ? n : 1) * sizeof(float)); }
+/* n activations (the backend's type: fp32 on the CPU, bf16 on the GPU) */
+static void *aalloc(const ops *o, size_t n) { return o->alloc((n ? n : 1) * o->act_size); }
+/* the activation n elements after p (a column slice of a wider tensor) */
+static void *act_at(const ops *o, const void *p, size_t n) { return (char *)p + n * o->act_size; }
 
 m2_ctx *m2_create(const model_config *c, const ops *o, const param_table *pt, int max_tokens, int inference) {
     m2_ctx *m = xcalloc(1, sizeof *m);
@@ -235,22 +239,22 @@ m2_ctx *m2_create(const model_config *c, const ops *o, const param_table *pt, in
     for (int l = 0; l < m->nlayer_states; l++) {
         layer_state *s = &m->ls[l];
         if (c->m2_pre_ln) {
-            s->u = falloc(o, T * C);
+            s->u = aalloc(o, T * C);
             s->lmean = falloc(o, T);
             s->lrstd = falloc(o, T);
         }
-        s->p = falloc(o, T * 3 * C);
-        s->s = falloc(o, T * 3 * C);
-        s->vg = falloc(o, T * C);
-        s->y1 = falloc(o, T * C);
-        s->ym = falloc(o, T * C);
-        s->a = falloc(o, T * C);
-        s->g = falloc(o, T * 2 * I);
-        s->h = falloc(o, T * I);
-        s->s2 = falloc(o, T * C);
+        s->p = aalloc(o, T * 3 * C);
+        s->s = aalloc(o, T * 3 * C);
+        s->vg = aalloc(o, T * C);
+        s->y1 = aalloc(o, T * C);
+        s->ym = aalloc(o, T * C);
+        s->a = aalloc(o, T * C);
+        s->g = aalloc(o, T * 2 * I);
+        s->h = aalloc(o, T * I);
+        s->s2 = aalloc(o, T * C);
         s->mean2 = falloc(o, T);
         s->rstd2 = falloc(o, T);
-        s->y = falloc(o, T * C);
+        s->y = aalloc(o, T * C);
         for (int f = 0; f < 2; f++) {
             for (int d = 0; d < 2; d++)
                 for (int j = 0; j < 3; j++) {
@@ -274,17 +278,17 @@ m2_ctx *m2_create(const model_config *c, const ops *o, const param_table *pt, in
     o->upload(m->deltas, hd, C * sizeof(float));
     free(ht);
     free(hd);
-    m->y2 = falloc(o, T * C);
+    m->y2 = aalloc(o, T * C);
     m->kf = falloc(o, Lm * C);
     m->kr = falloc(o, Lm * C);
     m->hbuf = falloc(o, Lm * C);
     if (!inference) {
         void **tc[] = {&m->d1, &m->d2, &m->d3, &m->d4, &m->d5, &m->du};
-        for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) *tc[i] = falloc(o, T * C);
-        m->ds = falloc(o, T * 3 * C);
-        m->dp = falloc(o, T * 3 * C);
-        m->dg = falloc(o, T * 2 * I);
-        m->dh = falloc(o, T * I);
+        for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) *tc[i] = aalloc(o, T * C);
+        m->ds = aalloc(o, T * 3 * C);
+        m->dp = aalloc(o, T * 3 * C);
+        m->dg = aalloc(o, T * 2 * I);
+        m->dh = aalloc(o, T * I);
         for (int f = 0; f < 2; f++) {
             m->dkf[f] = falloc(o, Lm * C);
             m->dkr[f] = falloc(o, Lm * C);
@@ -349,11 +353,11 @@ static void filter_mlp_fwd(m2_ctx *m, const float *P, const filter_off *fo, cons
     const size_t w[3] = {mo->w0, mo->w2, mo->w4}, b[3] = {mo->b0, mo->b2, mo->b4};
     const float *in = P + fo->z; /* z (l_max, E): its first L rows */
     for (int j = 0; j < 3; j++) {
-        o->matmul_fwd(a->pre[j], NULL, in, P + w[j], P + b[j], L, j ? O : E, O, ACT_NONE);
+        o->matmul_f32_fwd(a->pre[j], in, P + w[j], P + b[j], L, j ? O : E, O);
         o->m2_sin_fwd(a->act[j], a->pre[j], freq, wm, L, O);
         in = a->act[j];
     }
-    o->matmul_fwd(m->hbuf, NULL, in, P + mo->w6, NULL, L, O, C, ACT_NONE);
+    o->matmul_f32_fwd(m->hbuf, in, P + mo->w6, NULL, L, O, C);
     o->m2_modulate_fwd(k, m->hbuf, m->t, m->deltas, L, C);
 }
 
@@ -367,7 +371,7 @@ static void filter_mlp_bwd(m2_ctx *m, const float *P, float *G, const filter_off
     o->zero(m->hbuf, (size_t)L * C * f4);
     o->m2_modulate_bwd(m->hbuf, dk, m->t, m->deltas, L, C);
     o->zero(m->dfa, (size_t)L * O * f4);
-    o->matmul_bwd(m->dfa, G + mo->w6, NULL, m->hbuf, a->act[2], P + mo->w6, L, O, C);
+    o->matmul_f32_bwd(m->dfa, G + mo->w6, NULL, m->hbuf, a->act[2], P + mo->w6, L, O, C);
     const size_t w[3] = {mo->w0, mo->w2, mo->w4}, b[3] = {mo->b0, mo->b2, mo->b4};
     for (int j = 2; j >= 0; j--) {
         /* dfa = ∂L/∂act[j] → dfb = ∂L/∂pre[j] → ∂L/∂(the layer input) */
@@ -375,9 +379,9 @@ static void filter_mlp_bwd(m2_ctx *m, const float *P, float *G, const filter_off
         o->m2_sin_bwd(m->dfb, G + fo->freq, m->dfa, a->pre[j], P + fo->freq, wm, L, O);
         if (j) {
             o->zero(m->dfa, (size_t)L * O * f4);
-            o->matmul_bwd(m->dfa, G + w[j], G + b[j], m->dfb, a->act[j - 1], P + w[j], L, O, O);
+            o->matmul_f32_bwd(m->dfa, G + w[j], G + b[j], m->dfb, a->act[j - 1], P + w[j], L, O, O);
         } else {
-            o->matmul_bwd(G + fo->z, G + w[0], G + b[0], m->dfb, P + fo->z, P + w[0], L, E, O);
+            o->matmul_f32_bwd(G + fo->z, G + w[0], G + b[0], m->dfb, P + fo->z, P + w[0], L, E, O);
         }
     }
 }
@@ -412,13 +416,14 @@ const void *m2_layer_fwd(m2_ctx *m, int l, const float *P, const void *x, int B,
         o->layernorm_fwd(s->u, NULL, s->lmean, s->lrstd, x, NULL, P + p->ln_g, P + p->ln_b, T, C, 1e-5f);
         u = s->u;
     }
-    const float *sv = s->s;
+    /* s (T,3C) = [x1 | x2 | v] */
+    const void *x1 = s->s, *x2 = act_at(o, s->s, (size_t)C), *v = act_at(o, s->s, 2 * (size_t)C);
     o->matmul_fwd(s->p, NULL, u, P + p->in_w, P + p->in_b, T, C, 3 * C, ACT_NONE);
     o->m2_shortconv_fwd(s->s, s->p, P + p->sf_w, P + p->sf_b, B, L, 3 * C);
-    o->m2_mul_fwd(s->vg, sv + 2 * (size_t)C, 3 * C, sv, 3 * C, NULL, T, C);      /* v ⊙ x1 */
+    o->m2_mul_fwd(s->vg, v, 3 * C, x1, 3 * C, NULL, T, C);                        /* v ⊙ x1 */
     o->m2_longconv_fwd(s->y1, s->vg, m->kspec[l][0], P + p->f[0].D, B, L, C);
     o->m2_longconv_fwd(m->y2, u, m->kspec[l][1], P + p->f[1].D, B, L, C);           /* residual long conv */
-    o->m2_mul_fwd(s->ym, s->y1, C, sv + C, 3 * C, m->y2, T, C);                   /* y1 ⊙ x2 + y2 */
+    o->m2_mul_fwd(s->ym, s->y1, C, x2, 3 * C, m->y2, T, C);                       /* y1 ⊙ x2 + y2 */
     o->matmul_fwd(s->a, NULL, s->ym, P + p->out_w, P + p->out_b, T, C, C, ACT_NONE);
     /* GLU MLP (§3.2); y holds the MLP output until the LayerNorm overwrites it in place */
     o->blockdiag_fwd(s->g, s->a, P + p->gl_w, NULL, T, C, 2 * I, nb);
@@ -437,39 +442,40 @@ void m2_layer_bwd(m2_ctx *m, int l, const float *P, float *G, void *dy, const vo
     layer_state *s = state_of(m, l);
     CHECK(!m->inference, "the M2 context was created for inference");
     int T = B * L, C = c->hidden, I = c->intermediate, nb = c->m2_nblocks;
-    size_t f4 = sizeof(float), TC = (size_t)T * C;
-    const float *sv = s->s;
+    size_t as = o->act_size, TC = (size_t)T * C;
+    const void *x1 = s->s, *x2 = act_at(o, s->s, (size_t)C), *v = act_at(o, s->s, 2 * (size_t)C);
+    void *dx1 = m->ds, *dx2 = act_at(o, m->ds, (size_t)C), *dv = act_at(o, m->ds, 2 * (size_t)C);
     const void *u = c->m2_pre_ln ? s->u : x;
     /* y = LN(f + a): d1 = ∂L/∂(f + a); d2 accumulates ∂L/∂a */
-    o->zero(m->d1, TC * f4);
+    o->zero(m->d1, TC * as);
     o->layernorm_bwd(m->d1, G + p->ln2_g, G + p->ln2_b, dy, s->s2, P + p->ln2_g, s->mean2, s->rstd2, T, C);
-    o->zero(m->d2, TC * f4);
+    o->zero(m->d2, TC * as);
     o->act_bwd(m->d2, m->d1, NULL, TC, ACT_NONE);
-    o->zero(m->dh, (size_t)T * I * f4);
+    o->zero(m->dh, (size_t)T * I * as);
     o->blockdiag_bwd(m->dh, G + p->wo_w, G + p->wo_b, m->d1, s->h, P + p->wo_w, T, I, C, nb);
     o->glu_bwd(m->dg, m->dh, s->g, T, I, p_drop, key);
     o->blockdiag_bwd(m->d2, G + p->gl_w, NULL, m->dg, s->a, P + p->gl_w, T, C, 2 * I, nb);
     /* a = ym·W_outᵀ + b_out: d3 = ∂L/∂ym */
-    o->zero(m->d3, TC * f4);
+    o->zero(m->d3, TC * as);
     o->matmul_bwd(m->d3, G + p->out_w, G + p->out_b, m->d2, s->ym, P + p->out_w, T, C, C);
     /* ym = y1 ⊙ x2 + y2: d4 = ∂L/∂y1, ds[:, C:2C] = ∂L/∂x2, ∂L/∂y2 = d3 */
-    o->zero(m->ds, (size_t)T * 3 * C * f4);
-    o->zero(m->d4, TC * f4);
-    o->m2_mul_bwd(m->d4, (float *)m->ds + C, m->d3, s->y1, C, sv + C, 3 * C, T, C);
+    o->zero(m->ds, (size_t)T * 3 * C * as);
+    o->zero(m->d4, TC * as);
+    o->m2_mul_bwd(m->d4, dx2, m->d3, s->y1, C, x2, 3 * C, T, C);
     /* the residual long conv of u: du */
-    o->zero(m->du, TC * f4);
+    o->zero(m->du, TC * as);
     for (int f = 0; f < 2; f++) {
-        o->zero(m->dkf[f], (size_t)L * C * f4);
-        o->zero(m->dkr[f], (size_t)L * C * f4);
+        o->zero(m->dkf[f], (size_t)L * C * sizeof(float));
+        o->zero(m->dkr[f], (size_t)L * C * sizeof(float));
     }
     o->m2_longconv_bwd(m->du, m->dkf[1], m->dkr[1], G + p->f[1].D, m->d3, u, m->kspec[l][1], P + p->f[1].D, B, L, C);
     /* y1 = longconv(vg): d5 = ∂L/∂vg */
-    o->zero(m->d5, TC * f4);
+    o->zero(m->d5, TC * as);
     o->m2_longconv_bwd(m->d5, m->dkf[0], m->dkr[0], G + p->f[0].D, m->d4, s->vg, m->kspec[l][0], P + p->f[0].D, B, L, C);
     /* vg = v ⊙ x1 */
-    o->m2_mul_bwd((float *)m->ds + 2 * C, m->ds, m->d5, sv + 2 * (size_t)C, 3 * C, sv, 3 * C, T, C);
+    o->m2_mul_bwd(dv, dx1, m->d5, v, 3 * C, x1, 3 * C, T, C);
     /* s = shortconv(p); p = u·W_inᵀ + b_in */
-    o->zero(m->dp, (size_t)T * 3 * C * f4);
+    o->zero(m->dp, (size_t)T * 3 * C * as);
     o->m2_shortconv_bwd(m->dp, G + p->sf_w, G + p->sf_b, m->ds, s->p, P + p->sf_w, B, L, 3 * C);
     o->matmul_bwd(m->du, G + p->in_w, G + p->in_b, m->dp, u, P + p->in_w, T, C, 3 * C);
     /* the filters: kernels → MLP parameters, z and the shared freq */
@@ -478,7 +484,7 @@ void m2_layer_bwd(m2_ctx *m, int l, const float *P, float *G, void *dy, const vo
         filter_mlp_bwd(m, P, G, &p->f[f], &p->f[f].dir[1], &s->fa[f][1], m->dkr[f], L);
     }
     /* ∂L/∂x into dy */
-    o->zero(dy, TC * f4);
+    o->zero(dy, TC * as);
     if (c->m2_pre_ln)
         o->layernorm_bwd(dy, G + p->ln_g, G + p->ln_b, m->du, x, P + p->ln_g, s->lmean, s->lrstd, T, C);
     else

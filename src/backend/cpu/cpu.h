@@ -116,6 +116,9 @@ void cpu_matmul_fwd(void *out, void *pre, const void *inp, const float *w, const
                     act_fn act);
 void cpu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N, int C,
                     int OC);
+void cpu_matmul_f32_fwd(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC);
+void cpu_matmul_f32_bwd(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w, int N,
+                        int C, int OC);
 void cpu_act_bwd(void *dpre, const void *dout, const void *pre, size_t n, act_fn act);
 void cpu_glu_fwd(void *out, const void *u, int N, int I, float p_drop, rng_key key);
 void cpu_glu_bwd(void *du, const void *dout, const void *u, int N, int I, float p_drop, rng_key key);

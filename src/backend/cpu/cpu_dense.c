@@ -115,6 +115,15 @@ void cpu_matmul_bwd(void *dinp, float *dw, float *db, const void *dout, const vo
     }
 }
 
+/* The f32 dense layer (ops.h): the CPU's activations are f32, so it is matmul itself. */
+void cpu_matmul_f32_fwd(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
+    cpu_matmul_fwd(out, NULL, inp, w, b, N, C, OC, ACT_NONE);
+}
+void cpu_matmul_f32_bwd(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w, int N,
+                        int C, int OC) {
+    cpu_matmul_bwd(dinp, dw, db, dout, inp, w, N, C, OC);
+}
+
 /* dpre += dout ⊙ act'(pre) over n elements. */
 CPU_VEC static void vec_act_bwd(float *dpre, const float *dout, const float *pre, size_t n, act_fn act) {
     if (act == ACT_GELU) {

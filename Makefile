@@ -20,7 +20,7 @@ TEST_SRC := $(sort $(wildcard tests/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 CU_SRC   := $(sort $(wildcard src/backend/cuda/*.cu))
 # The files that touch activations are compiled once per activation type (cuda_common.h).
-CU_PREC_SRC := $(addprefix src/backend/cuda/,cuda_ops.cu cuda_dense.cu cuda_attention.cu)
+CU_PREC_SRC := $(addprefix src/backend/cuda/,cuda_ops.cu cuda_dense.cu cuda_attention.cu cuda_m2.cu)
 CU_ONCE_SRC := $(filter-out $(CU_PREC_SRC),$(CU_SRC))
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
@@ -33,10 +33,11 @@ CU_OBJ  := $(patsubst %.cu,$(BUILD)/cuda/%.o,$(CU_ONCE_SRC)) \
            $(patsubst %.cu,$(BUILD)/cuda/f32/%.o,$(CU_PREC_SRC)) \
            $(patsubst %.cu,$(BUILD)/cuda/bf16/%.o,$(CU_PREC_SRC))
 CUDA_LIB ?= $(patsubst %/bin/nvcc,%/lib64,$(NVCC))
-# The CUDA runtime linked statically (the binary needs only the driver); cuBLASLt,
-# which the toolkit ships only as a shared library, dynamically: libcublasLt.so.13 of
-# the toolkit or of a CUDA 13 PyTorch must be found at run time (rpath or LD_LIBRARY_PATH).
-CU_LDLIBS := -L$(CUDA_LIB) -lcublasLt -Wl,-rpath,'$$ORIGIN':$(CUDA_LIB) -lcudart_static -lculibos -lrt -ldl -lpthread -lstdc++
+# The CUDA runtime linked statically (the binary needs only the driver); cuBLASLt and
+# cuFFT (M2's long convolutions), which the toolkit ships only as shared libraries,
+# dynamically: libcublasLt.so.13 and libcufft.so.12 of the toolkit or of a CUDA 13
+# PyTorch must be found at run time (rpath or LD_LIBRARY_PATH).
+CU_LDLIBS := -L$(CUDA_LIB) -lcublasLt -lcufft -Wl,-rpath,'$$ORIGIN':$(CUDA_LIB) -lcudart_static -lculibos -lrt -ldl -lpthread -lstdc++
 
 .PHONY: all test test-asan fuzz fuzz-build gpu test-gpu clean help demo data tasks dna parity-tokenizer bench-tokenizer vocab-jaccard
 

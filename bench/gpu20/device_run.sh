@@ -9,8 +9,7 @@ set -uo pipefail
 secs=${1:-500}
 RUN=/tmp/gpu20
 CARRY=${CARRY:-.gpu20_carry}
-lib=$(find / -name 'libcublasLt.so.13' -not -path '/proc/*' 2>/dev/null | head -1)
-export LD_LIBRARY_PATH=$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+. bench/device_env.sh
 nvidia-smi -L
 mkdir -p $RUN/checkpoints
 if [ -f $CARRY/ckpt_small.tar ]; then # continue the previous call's run

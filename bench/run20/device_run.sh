@@ -12,8 +12,7 @@
 set -uo pipefail
 mode=$1; end=$(( $(date +%s) + $2 ))
 S=build/run20; mkdir -p $S
-lib=$(find / -name 'libcublasLt.so.13' -not -path '/proc/*' 2>/dev/null | head -1)
-export LD_LIBRARY_PATH=$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+. bench/device_env.sh
 common=(--config bench/run20/pretrain.cfg --set data.train=build/demo/shards --set data.val=build/demo/shards)
 if [ "$mode" = start ]; then
   rm -rf $S/cal $S/cuda $S/cpu $S/cuda.log $S/cpu.log

@@ -469,3 +469,206 @@ TEST(cuda_optim_ops) {
     g->free(d_p), g->free(d_m), g->free(d_v), g->free(d_g);
     free(p), free(m), free(v), free(gr);
 }
+
+/* ---- M2 ops and the f32 dense layer ---------------------------------------------------------
+ * Long convolutions: the fp32 table transforms in double (as the CPU), the bf16 table in float;
+ * their outputs are judged relative to the tensor's largest value (an FFT's rounding is relative
+ * to the signal's scale, not to each element). The Hyena filter ops are f32 in both tables:
+ * 1e-5 in both modes. */
+
+/* Allocates, fills with N(0, std) and uploads an f32 tensor: host copy in *h. */
+static float *dev_normal(float **h, size_t n, float std) {
+    *h = host_normal(n, std);
+    return dev_copy(*h, 4 * n);
+}
+
+TEST(cuda_matmul_f32) {
+    REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        g_tol = TOL; /* f32 tensors in both tables */
+        int N = 129, C = 33, OC = 70;
+        float *inp, *w, *b, *dout, *dinp, *dw, *db;
+        float *d_inp = dev_normal(&inp, (size_t)N * C, 1), *d_w = dev_normal(&w, (size_t)OC * C, 0.2f);
+        float *d_b = dev_normal(&b, OC, 1), *d_dout = dev_normal(&dout, (size_t)N * OC, 1);
+        float *d_dinp = dev_normal(&dinp, (size_t)N * C, 1), *d_dw = dev_normal(&dw, (size_t)OC * C, 1);
+        float *d_db = dev_normal(&db, OC, 1);
+        float *out = xmalloc(4 * (size_t)N * OC), *d_out = g->alloc(4 * (size_t)N * OC);
+        c->matmul_f32_fwd(out, inp, w, b, N, C, OC);
+        g->matmul_f32_fwd(d_out, d_inp, d_w, d_b, N, C, OC);
+        check_close("matmul_f32_fwd", d_out, out, (size_t)N * OC, 1);
+        c->matmul_f32_bwd(dinp, dw, db, dout, inp, w, N, C, OC);
+        g->matmul_f32_bwd(d_dinp, d_dw, d_db, d_dout, d_inp, d_w, N, C, OC);
+        check_close("matmul_f32_bwd dinp", d_dinp, dinp, (size_t)N * C, 1);
+        check_close("matmul_f32_bwd dw", d_dw, dw, (size_t)OC * C, 1);
+        check_close("matmul_f32_bwd db", d_db, db, OC, 0);
+        void *dev[] = {d_inp, d_w, d_b, d_dout, d_dinp, d_dw, d_db, d_out};
+        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+        void *host[] = {inp, w, b, dout, dinp, dw, db, out};
+        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    })
+}
+
+TEST(cuda_blockdiag) {
+    REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int N = 77, C = 48, OC = 96, nb = 4; /* blocks of 12 → 24 columns */
+        size_t nw = (size_t)nb * (OC / nb) * (C / nb);
+        float *inp = host_normal((size_t)N * C, 1), *w = host_normal(nw, 0.3f), *b = host_normal(OC, 1);
+        round_act(w, nw); /* the bf16 GEMMs read bf16 copies of w and b */
+        round_act(b, OC);
+        void *d_inp = act_copy(inp, (size_t)N * C);
+        float *d_w = dev_copy(w, 4 * nw), *d_b = dev_copy(b, 4 * OC);
+        g->weights_sync(d_w, nw);
+        float *out = xmalloc(4 * (size_t)N * OC);
+        void *d_out = act_alloc((size_t)N * OC);
+        c->blockdiag_fwd(out, inp, w, b, N, C, OC, nb);
+        g->blockdiag_fwd(d_out, d_inp, d_w, d_b, N, C, OC, nb);
+        check_close_act("blockdiag_fwd", d_out, out, (size_t)N * OC, 1);
+        float *dout = host_normal((size_t)N * OC, 1), *dinp = host_normal((size_t)N * C, 1), *dw = host_normal(nw, 1),
+              *db = host_normal(OC, 1);
+        void *d_dout = act_copy(dout, (size_t)N * OC), *d_dinp = act_copy(dinp, (size_t)N * C);
+        float *d_dw = dev_copy(dw, 4 * nw), *d_db = dev_copy(db, 4 * OC);
+        c->blockdiag_bwd(dinp, dw, db, dout, inp, w, N, C, OC, nb);
+        g->blockdiag_bwd(d_dinp, d_dw, d_db, d_dout, d_inp, d_w, N, C, OC, nb);
+        check_close_act("blockdiag_bwd dinp", d_dinp, dinp, (size_t)N * C, 1);
+        check_close("blockdiag_bwd dw", d_dw, dw, nw, 1);
+        check_close("blockdiag_bwd db", d_db, db, OC, 0);
+        void *dev[] = {d_inp, d_w, d_b, d_out, d_dout, d_dinp, d_dw, d_db};
+        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+        void *host[] = {inp, w, b, out, dout, dinp, dw, db};
+        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    })
+}
+
+TEST(cuda_m2_shortconv_mul) {
+    REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        int B = 3, L = 37, C = 150, T = B * L; /* C = 3·50: the mixer's [x1 | x2 | v] */
+        size_t n = (size_t)T * C;
+        float *in = host_normal(n, 1), *out = xmalloc(4 * n), *w, *b;
+        float *d_w = dev_normal(&w, 3 * (size_t)C, 0.5f), *d_b = dev_normal(&b, C, 0.5f);
+        void *d_in = act_copy(in, n), *d_out = act_alloc(n);
+        c->m2_shortconv_fwd(out, in, w, b, B, L, C);
+        g->m2_shortconv_fwd(d_out, d_in, d_w, d_b, B, L, C);
+        check_close_act("m2_shortconv_fwd", d_out, out, n, 0);
+        float *dout = host_normal(n, 1), *din = host_normal(n, 1), *dw, *db;
+        void *d_dout = act_copy(dout, n), *d_din = act_copy(din, n);
+        float *d_dw = dev_normal(&dw, 3 * (size_t)C, 1), *d_db = dev_normal(&db, C, 1);
+        c->m2_shortconv_bwd(din, dw, db, dout, in, w, B, L, C);
+        g->m2_shortconv_bwd(d_din, d_dw, d_db, d_dout, d_in, d_w, B, L, C);
+        check_close_act("m2_shortconv_bwd din", d_din, din, n, 0);
+        check_close("m2_shortconv_bwd dw", d_dw, dw, 3 * (size_t)C, 1);
+        check_close("m2_shortconv_bwd db", d_db, db, C, 1);
+        /* products of column slices, as the mixer takes them: v ⊙ x1 (+ add) and the backward into one buffer */
+        int Cm = C / 3;
+        size_t nm = (size_t)T * Cm;
+        float *add = host_normal(nm, 1), *prod = xmalloc(4 * nm), *gm = host_normal(nm, 1);
+        void *d_add = act_copy(add, nm), *d_prod = act_alloc(nm), *d_gm = act_copy(gm, nm);
+        for (int with_add = 0; with_add < 2; with_add++) {
+            c->m2_mul_fwd(prod, in + 2 * Cm, C, in, C, with_add ? add : NULL, T, Cm);
+            g->m2_mul_fwd(d_prod, (char *)d_in + 2 * Cm * g->act_size, C, d_in, C, with_add ? d_add : NULL, T, Cm);
+            check_close_act(with_add ? "m2_mul_fwd + add" : "m2_mul_fwd", d_prod, prod, nm, 0);
+        }
+        float *ds = host_normal(n, 1);
+        void *d_ds = act_copy(ds, n);
+        c->m2_mul_bwd(ds + 2 * Cm, ds, gm, in + 2 * Cm, C, in, C, T, Cm);
+        g->m2_mul_bwd((char *)d_ds + 2 * Cm * g->act_size, d_ds, d_gm, (char *)d_in + 2 * Cm * g->act_size, C, d_in, C,
+                      T, Cm);
+        check_close_act("m2_mul_bwd (shared buffer)", d_ds, ds, n, 0);
+        void *dev[] = {d_w, d_b, d_in, d_out, d_dout, d_din, d_dw, d_db, d_add, d_prod, d_gm, d_ds};
+        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+        void *host[] = {in, out, w, b, dout, din, dw, db, add, prod, gm, ds};
+        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    })
+}
+
+/* kernel spectrum, long convolution forward and backward, for lengths 1 (N = 2), 37 (N = 128)
+ * and 64 (a power of two: N = 2L exactly); odd channel counts (the CPU pairs channels). */
+TEST(cuda_m2_longconv) {
+    REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        const int Ls[] = {1, 37, 64};
+        for (int li = 0; li < 3; li++) {
+            int B = 3, L = Ls[li], C = 45, T = B * L;
+            size_t n = (size_t)T * C, nk = m2_kspec_floats(L, C);
+            float *kf, *kr, *D;
+            float *d_kf = dev_normal(&kf, (size_t)L * C, 0.3f), *d_kr = dev_normal(&kr, (size_t)L * C, 0.3f);
+            float *d_D = dev_normal(&D, C, 1);
+            float *ks = xmalloc(4 * nk), *d_ks = g->alloc(4 * nk);
+            char what[80];
+            double tol = g_tol;
+            g_tol = TOL; /* the spectrum is f32 from f32 kernels (a float FFT in bf16 mode) */
+            c->m2_kernel_fft(ks, kf, kr, L, C);
+            g->m2_kernel_fft(d_ks, d_kf, d_kr, L, C);
+            snprintf(what, sizeof what, "m2_kernel_fft L=%d", L);
+            check_close(what, d_ks, ks, nk, 1);
+            g_tol = tol;
+            /* both sides convolve with the CPU's spectrum, so each op is judged alone */
+            g->upload(d_ks, ks, 4 * nk);
+            float *u = host_normal(n, 1), *y = xmalloc(4 * n);
+            void *d_u = act_copy(u, n), *d_y = act_alloc(n);
+            c->m2_longconv_fwd(y, u, ks, D, B, L, C);
+            g->m2_longconv_fwd(d_y, d_u, d_ks, d_D, B, L, C);
+            snprintf(what, sizeof what, "m2_longconv_fwd L=%d", L);
+            check_close_act(what, d_y, y, n, 1);
+            float *dy = host_normal(n, 1), *du = host_normal(n, 1), *dkf, *dkr, *dD;
+            void *d_dy = act_copy(dy, n), *d_du = act_copy(du, n);
+            float *d_dkf = dev_normal(&dkf, (size_t)L * C, 1), *d_dkr = dev_normal(&dkr, (size_t)L * C, 1);
+            float *d_dD = dev_normal(&dD, C, 1);
+            c->m2_longconv_bwd(du, dkf, dkr, dD, dy, u, ks, D, B, L, C);
+            g->m2_longconv_bwd(d_du, d_dkf, d_dkr, d_dD, d_dy, d_u, d_ks, d_D, B, L, C);
+            snprintf(what, sizeof what, "m2_longconv_bwd du L=%d", L);
+            check_close_act(what, d_du, du, n, 1);
+            snprintf(what, sizeof what, "m2_longconv_bwd dkf L=%d", L);
+            check_close(what, d_dkf, dkf, (size_t)L * C, 1);
+            snprintf(what, sizeof what, "m2_longconv_bwd dkr L=%d", L);
+            check_close(what, d_dkr, dkr, (size_t)L * C, 1);
+            snprintf(what, sizeof what, "m2_longconv_bwd dD L=%d", L);
+            check_close(what, d_dD, dD, C, 1);
+            void *dev[] = {d_kf, d_kr, d_D, d_ks, d_u, d_y, d_dy, d_du, d_dkf, d_dkr, d_dD};
+            for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+            void *host[] = {kf, kr, D, ks, u, y, dy, du, dkf, dkr, dD};
+            for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        }
+    })
+}
+
+TEST(cuda_m2_filter_ops) {
+    REQUIRE(cuda_available());
+    FOR_EACH_MODE({
+        const ops *c = ops_cpu(), *g = G();
+        g_tol = TOL; /* f32 in both tables */
+        int N = 130, K = 65, C = 40;
+        size_t n = (size_t)N * K, nc = (size_t)N * C;
+        float *x, *freq, *dout, *dx, *dfreq;
+        float *d_x = dev_normal(&x, n, 1), *d_freq = dev_normal(&freq, K, 1), *d_dout = dev_normal(&dout, n, 1);
+        float *d_dx = dev_normal(&dx, n, 1), *d_dfreq = dev_normal(&dfreq, K, 1);
+        float *out = xmalloc(4 * n), *d_out = g->alloc(4 * n);
+        c->m2_sin_fwd(out, x, freq, 14.0f, N, K);
+        g->m2_sin_fwd(d_out, d_x, d_freq, 14.0f, N, K);
+        check_close("m2_sin_fwd", d_out, out, n, 0);
+        c->m2_sin_bwd(dx, dfreq, dout, x, freq, 14.0f, N, K);
+        g->m2_sin_bwd(d_dx, d_dfreq, d_dout, d_x, d_freq, 14.0f, N, K);
+        check_close("m2_sin_bwd dx", d_dx, dx, n, 0);
+        check_close("m2_sin_bwd dfreq", d_dfreq, dfreq, K, 1);
+        float *h, *t = xmalloc(4 * (size_t)N), *deltas, *dk, *dh;
+        for (int i = 0; i < N; i++) t[i] = (float)i / (float)(N - 1);
+        float *d_h = dev_normal(&h, nc, 1), *d_t = dev_copy(t, 4 * (size_t)N), *d_deltas = dev_normal(&deltas, C, 2);
+        float *d_dk = dev_normal(&dk, nc, 1), *d_dh = dev_normal(&dh, nc, 1);
+        float *k = xmalloc(4 * nc), *d_k = g->alloc(4 * nc);
+        c->m2_modulate_fwd(k, h, t, deltas, N, C);
+        g->m2_modulate_fwd(d_k, d_h, d_t, d_deltas, N, C);
+        check_close("m2_modulate_fwd", d_k, k, nc, 0);
+        c->m2_modulate_bwd(dh, dk, t, deltas, N, C);
+        g->m2_modulate_bwd(d_dh, d_dk, d_t, d_deltas, N, C);
+        check_close("m2_modulate_bwd", d_dh, dh, nc, 0);
+        void *dev[] = {d_x, d_freq, d_dout, d_dx, d_dfreq, d_out, d_h, d_t, d_deltas, d_dk, d_dh, d_k};
+        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
+        void *host[] = {x, freq, dout, dx, dfreq, out, h, t, deltas, dk, dh, k};
+        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+    })
+}

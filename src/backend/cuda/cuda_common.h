@@ -77,6 +77,83 @@ __device__ __forceinline__ double cu_block_sum(double v, double *sh /* (CU_THREA
     return r;
 }
 
+// ---- column sums in a fixed order (bias, LayerNorm, convolution and filter gradients) ----
+//
+// out.p[j][c·out.stride[j]] += Σ_{r<N} v_j(r, c) for j < NV, with term(r, c, v) giving the NV
+// values of row r, column c (a device functor). Two passes, in double, no atomics: pass 1 gives
+// each (chunk of CS_ROWS rows, CS_COLS columns) a block whose CS_LANES row lanes add every
+// CS_LANES-th row in order, then the lanes in order; pass 2 adds the chunks in order. The split
+// depends on N and C alone, so the bits repeat run to run. NULL outputs are skipped.
+#define CS_ROWS 512
+#define CS_COLS 32
+#define CS_LANES 8
+template <int NV> struct cu_colsum_out {
+    float *p[NV];
+    int stride[NV];
+};
+
+template <int NV, class Term> __global__ void cu_colsum_part_kernel(double *part, int N, int C, Term term) {
+    __shared__ double sh[NV][CS_LANES][CS_COLS];
+    const int c = blockIdx.x * CS_COLS + threadIdx.x, lane = threadIdx.y, chunk = blockIdx.y;
+    const int r0 = chunk * CS_ROWS, r1 = min(N, r0 + CS_ROWS);
+    double acc[NV];
+#pragma unroll
+    for (int j = 0; j < NV; j++) acc[j] = 0.0;
+    if (c < C)
+        for (int r = r0 + lane; r < r1; r += CS_LANES) {
+            double v[NV];
+            term(r, c, v);
+#pragma unroll
+            for (int j = 0; j < NV; j++) acc[j] += v[j];
+        }
+#pragma unroll
+    for (int j = 0; j < NV; j++) sh[j][lane][threadIdx.x] = acc[j];
+    __syncthreads();
+    if (lane == 0 && c < C)
+        for (int j = 0; j < NV; j++) {
+            double t = 0.0;
+            for (int l = 0; l < CS_LANES; l++) t += sh[j][l][threadIdx.x];
+            part[((size_t)j * gridDim.y + chunk) * C + c] = t;
+        }
+}
+
+template <int NV> __global__ void cu_colsum_final_kernel(cu_colsum_out<NV> out, const double *part, int nchunk, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    for (int j = 0; j < NV; j++) {
+        if (!out.p[j]) continue;
+        double t = 0.0;
+        for (int k = 0; k < nchunk; k++) t += part[((size_t)j * nchunk + k) * C + c];
+        out.p[j][(size_t)c * out.stride[j]] += (float)t;
+    }
+}
+
+// ---- cuda_device.cu: scratch memory (declared here for the column sums) ----------------
+// Scratch memory that grows only when asked for more (slot: one per concurrent use).
+void *cu_scratch(int slot, size_t bytes);
+enum {
+    SCRATCH_WEIGHTS = 0,
+    SCRATCH_ATT_D = 1,
+    SCRATCH_COLSUM = 2,
+    SCRATCH_SORT = 4,
+    SCRATCH_FFT_A = 5,  // cuda_m2.cu: spectra of one long convolution
+    SCRATCH_FFT_B = 6,
+    SCRATCH_FFT_K = 7,  // the summed kernel gradient spectrum
+    SCRATCH_FFT_WS = 8, // cuFFT's work area
+    SCRATCH_N = 12
+};
+
+template <int NV, class Term> static void cu_colsums(cu_colsum_out<NV> out, int N, int C, Term term) {
+    if (N <= 0 || C <= 0) return;
+    int nchunk = (N + CS_ROWS - 1) / CS_ROWS;
+    double *part = (double *)cu_scratch(SCRATCH_COLSUM, sizeof(double) * NV * (size_t)nchunk * (size_t)C);
+    dim3 grid((unsigned)((C + CS_COLS - 1) / CS_COLS), (unsigned)nchunk), block(CS_COLS, CS_LANES);
+    cu_colsum_part_kernel<NV><<<grid, block>>>(part, N, C, term);
+    CUDA_LAUNCHED();
+    cu_colsum_final_kernel<NV><<<cu_blocks((size_t)C, CU_THREADS), CU_THREADS>>>(out, part, nchunk, C);
+    CUDA_LAUNCHED();
+}
+
 // Philox4x32-10 (src/core/rng.c): key (seed low, seed high), counter (block low,
 // block high, step, stream); element i is block i >> 2, lane i & 3.
 __device__ __forceinline__ void philox_block(uint64_t seed, uint32_t step, uint32_t stream, uint64_t blk,
@@ -138,9 +215,6 @@ void cu_gemm_bf16(int transA, int transB, int M, int N, int K, const __nv_bfloat
 // until the next call; stream order keeps it alive for the kernels already queued).
 const __nv_bfloat16 *cu_weights_bf16(const float *w, size_t n);
 
-// Scratch memory that grows only when asked for more (slot: one per concurrent use).
-void *cu_scratch(int slot, size_t bytes);
-enum { SCRATCH_WEIGHTS = 0, SCRATCH_ATT_D = 1, SCRATCH_COLSUM = 2, SCRATCH_LN = 3, SCRATCH_SORT = 4, SCRATCH_N = 8 };
 
 // Shared entries of both op tables (memory, optimizer).
 extern "C" void cu_fill_common(ops *t, int act_bf16);
@@ -161,6 +235,17 @@ void CUX(cu_layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, con
                            const float *mean, const float *rstd, int N, int C);
 // Σ over rows of x (N,C) act, added to db (C,) fp32; fixed order (two passes, no atomics).
 void CUX(cu_colsum_add)(float *db, const void *x, int N, int C);
+void CUX(cu_blockdiag_fwd)(void *out, const void *inp, const float *w, const float *b, int N, int C, int OC, int nb);
+void CUX(cu_blockdiag_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
+                           int C, int OC, int nb);
+// The fp32 compile's dense layer serves both tables' matmul_f32 (cuda_device.cu).
+void cu_matmul_fwd_f32(void *out, void *pre, const void *inp, const float *w, const float *b, int N, int C, int OC,
+                       act_fn act);
+void cu_matmul_bwd_f32(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
+                       int C, int OC);
+
+// cuda_m2.cu: the M2 entries of a table
+void CUX(cu_fill_m2)(ops *t);
 
 // cuda_attention.cu
 void CUX(cu_attention_fwd)(void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int B, int T,

@@ -6,74 +6,29 @@
 // Row statistics and column sums are taken in double in a fixed order.
 #include "cuda_common.h"
 
-// ---- column sums (bias and LayerNorm parameter gradients) ------------------------
-//
-// Two passes, no atomics: pass 1 gives each (chunk of CS_ROWS rows, 32 columns) a
-// block whose 8 row lanes sum every 8th row in order, then add the lanes in order;
-// pass 2 adds the chunks' partials per column in order. The split depends on N and
-// C only, so the bits do not change from run to run.
-#define CS_ROWS 512
-#define CS_COLS 32
-#define CS_LANES 8
+// ---- column sums (bias and LayerNorm parameter gradients: cu_colsums) --------------
 
-// part (nchunk, ncol_out, C): with s == NULL the column sums of x; with s, the LayerNorm
-// parameter sums Σ x·x̂ (output 0) and Σ x (output 1), x̂ = (s − mean)·rstd.
-static __global__ void colsum_part_kernel(double *part, const act_t *x, const act_t *s, const float *mean,
-                                   const float *rstd, int N, int C) {
-    __shared__ double sh[2][CS_LANES][CS_COLS];
-    const int c = blockIdx.x * CS_COLS + threadIdx.x, lane = threadIdx.y, chunk = blockIdx.y;
-    const int r0 = chunk * CS_ROWS, r1 = min(N, r0 + CS_ROWS);
-    double a = 0.0, b = 0.0;
-    if (c < C)
-        for (int r = r0 + lane; r < r1; r += CS_LANES) {
-            float v = act_ld(x[(size_t)r * C + c]);
-            b += v;
-            if (s) a += v * ((act_ld(s[(size_t)r * C + c]) - mean[r]) * rstd[r]);
-        }
-    sh[0][lane][threadIdx.x] = a;
-    sh[1][lane][threadIdx.x] = b;
-    __syncthreads();
-    if (lane == 0 && c < C) {
-        double ta = 0.0, tb = 0.0;
-        for (int l = 0; l < CS_LANES; l++) {
-            ta += sh[0][l][threadIdx.x];
-            tb += sh[1][l][threadIdx.x];
-        }
-        size_t nchunk = gridDim.y;
-        if (s) part[(size_t)chunk * C + c] = ta;
-        part[(size_t)(s ? nchunk : 0) * C + (size_t)chunk * C + c] = tb;
+// Σ x over rows
+struct colsum_plain {
+    const act_t *x;
+    int C;
+    __device__ void operator()(int r, int c, double *v) const { v[0] = act_ld(x[(size_t)r * C + c]); }
+};
+// LayerNorm parameters: Σ dy·x̂ (x̂ = (s − mean)·rstd, the product in float) and Σ dy
+struct colsum_ln {
+    const act_t *dy, *s;
+    const float *mean, *rstd;
+    int C;
+    __device__ void operator()(int r, int c, double *v) const {
+        size_t i = (size_t)r * C + c;
+        float d = act_ld(dy[i]);
+        v[0] = d * ((act_ld(s[i]) - mean[r]) * rstd[r]);
+        v[1] = d;
     }
-}
-
-// out0[c] += Σ_chunks part[0][·][c] (and out1 from part[1] when given)
-static __global__ void colsum_final_kernel(float *out0, float *out1, const double *part, int nchunk, int C) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= C) return;
-    double a = 0.0, b = 0.0;
-    for (int k = 0; k < nchunk; k++) a += part[(size_t)k * C + c];
-    if (out0) out0[c] += (float)a;
-    if (out1) {
-        for (int k = 0; k < nchunk; k++) b += part[(size_t)(nchunk + k) * C + c];
-        out1[c] += (float)b;
-    }
-}
-
-// with s: dg += Σ x·x̂, db += Σ x; without: db += Σ x (dg unused)
-static void colsums(float *dg, float *db, const act_t *x, const act_t *s, const float *mean, const float *rstd, int N,
-                    int C) {
-    if (N <= 0 || C <= 0) return;
-    int nchunk = (N + CS_ROWS - 1) / CS_ROWS;
-    double *part = (double *)cu_scratch(SCRATCH_COLSUM, sizeof(double) * 2 * (size_t)nchunk * (size_t)C);
-    dim3 grid((unsigned)((C + CS_COLS - 1) / CS_COLS), (unsigned)nchunk), block(CS_COLS, CS_LANES);
-    colsum_part_kernel<<<grid, block>>>(part, x, s, mean, rstd, N, C);
-    CUDA_LAUNCHED();
-    if (s) colsum_final_kernel<<<cu_blocks((size_t)C, CU_THREADS), CU_THREADS>>>(dg, db, part, nchunk, C);
-    else colsum_final_kernel<<<cu_blocks((size_t)C, CU_THREADS), CU_THREADS>>>(db, NULL, part, nchunk, C);
-    CUDA_LAUNCHED();
-}
+};
 
 void CUX(cu_colsum_add)(float *db, const void *x, int N, int C) {
-    colsums(NULL, db, (const act_t *)x, NULL, NULL, NULL, N, C);
+    cu_colsums<1>({{db}, {1}}, N, C, colsum_plain{(const act_t *)x, C});
 }
 
 // ---- dense layers -------------------------------------------------------------
@@ -89,56 +44,86 @@ static __global__ void act_fwd_kernel(act_t *out, const act_t *pre, size_t n, in
     if (i < n) out[i] = act_st(act_apply(act_ld(pre[i]), act));
 }
 #else
-// d (N,OC) += b per row (when b); o = act(d).
-static __global__ void bias_act_kernel(float *o, float *d, const float *b, size_t n, int OC, int act) {
+// d (N,OC; row stride ld) += b per row (when b); o = act(d) (same stride).
+static __global__ void bias_act_kernel(float *o, float *d, const float *b, int N, int OC, int ld, int act) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    float v = d[i];
+    if (i >= (size_t)N * OC) return;
+    size_t at = i / (size_t)OC * (size_t)ld + i % (size_t)OC;
+    float v = d[at];
     if (b) {
         v += b[i % (size_t)OC];
-        d[i] = v;
+        d[at] = v;
     }
-    o[i] = act_apply(v, act);
+    o[at] = act_apply(v, act);
 }
 #endif
 
-void CUX(cu_matmul_fwd)(void *out_, void *pre_, const void *inp, const float *w, const float *b, int N, int C, int OC,
+// The GEMM of a dense layer, with row strides: pre (N,OC; ld_out) = inp (N,C; ld_inp)·wᵀ + b,
+// out = act(pre) (contiguous rows when act != ACT_NONE; pre NULL: pre is out). matmul_fwd is
+// one call; blockdiag_fwd one per block, on column slices.
+static void dense_fwd(act_t *out, act_t *pre, int ld_out, const act_t *inp, int ld_inp, const float *w, const float *b,
+                      int N, int C, int OC, int act) {
+    if (N <= 0 || OC <= 0) return;
+    act_t *dst = pre ? pre : out; // (N, OC): the pre-activation
+#if CU_BF16
+    const __nv_bfloat16 *wb = cu_weights_bf16(w, (size_t)OC * C), *bb = b ? cu_weights_bf16(b, (size_t)OC) : NULL;
+    cu_gemm_bf16(0, 1, N, OC, C, inp, ld_inp, wb, C, 0.0f, dst, ld_out, 0, bb);
+    if (act == ACT_NONE && dst == out) return;
+    size_t n = (size_t)N * OC; // contiguous (matmul_fwd)
+    act_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, dst, n, act);
+#else
+    cu_gemm(0, 1, N, OC, C, inp, ld_inp, w, C, 0.0f, dst, ld_out);
+    if (!b && act == ACT_NONE && dst == out) return;
+    bias_act_kernel<<<cu_blocks((size_t)N * OC, CU_THREADS), CU_THREADS>>>(out, dst, b, N, OC, ld_out, act);
+#endif
+    CUDA_LAUNCHED();
+}
+
+// dinp (N,C; ld_inp) += dout (N,OC; ld_out)·w; dw (OC,C) += doutᵀ·inp (fp32); either may be NULL.
+static void dense_bwd(act_t *dinp, float *dw, const act_t *dout, int ld_out, const act_t *inp, int ld_inp,
+                      const float *w, int N, int C, int OC) {
+    if (N <= 0) return;
+#if CU_BF16
+    if (dinp) cu_gemm_bf16(0, 0, N, C, OC, dout, ld_out, cu_weights_bf16(w, (size_t)OC * C), C, 1.0f, dinp, ld_inp, 0, NULL);
+    if (dw) cu_gemm_bf16(1, 0, OC, C, N, dout, ld_out, inp, ld_inp, 1.0f, dw, C, 1, NULL);
+#else
+    if (dinp) cu_gemm(0, 0, N, C, OC, dout, ld_out, w, C, 1.0f, dinp, ld_inp);
+    if (dw) cu_gemm(1, 0, OC, C, N, dout, ld_out, inp, ld_inp, 1.0f, dw, C);
+#endif
+}
+
+void CUX(cu_matmul_fwd)(void *out, void *pre, const void *inp, const float *w, const float *b, int N, int C, int OC,
                         act_fn act) {
-    act_t *out = (act_t *)out_, *pre = (act_t *)pre_;
     if (act != ACT_NONE && (pre == NULL || pre == out)) {
         fprintf(stderr, "%s:%d: matmul_fwd with an activation needs its own pre buffer\n", __FILE__, __LINE__);
         abort();
     }
-    if (N <= 0 || OC <= 0) return;
-    act_t *dst = pre ? pre : out; // (N, OC): the pre-activation
-    size_t n = (size_t)N * OC;
-#if CU_BF16
-    const __nv_bfloat16 *wb = cu_weights_bf16(w, (size_t)OC * C), *bb = b ? cu_weights_bf16(b, (size_t)OC) : NULL;
-    cu_gemm_bf16(0, 1, N, OC, C, (const act_t *)inp, C, wb, C, 0.0f, dst, OC, 0, bb);
-    if (act == ACT_NONE && dst == out) return;
-    act_fwd_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, dst, n, (int)act);
-#else
-    cu_gemm(0, 1, N, OC, C, (const float *)inp, C, w, C, 0.0f, dst, OC);
-    if (!b && act == ACT_NONE && dst == out) return;
-    bias_act_kernel<<<cu_blocks(n, CU_THREADS), CU_THREADS>>>(out, dst, b, n, OC, (int)act);
-#endif
-    CUDA_LAUNCHED();
+    dense_fwd((act_t *)out, (act_t *)pre, OC, (const act_t *)inp, C, w, b, N, C, OC, (int)act);
 }
 
 void CUX(cu_matmul_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
                         int C, int OC) {
     if (N <= 0) return;
-#if CU_BF16
-    const act_t *dO = (const act_t *)dout, *X = (const act_t *)inp;
-    if (dinp) // dinp (N,C) += dout (N,OC) · w (OC,C)
-        cu_gemm_bf16(0, 0, N, C, OC, dO, OC, cu_weights_bf16(w, (size_t)OC * C), C, 1.0f, dinp, C, 0, NULL);
-    if (dw) // dw (OC,C) += doutᵀ · inp (N,C), into fp32
-        cu_gemm_bf16(1, 0, OC, C, N, dO, OC, X, C, 1.0f, dw, C, 1, NULL);
-#else
-    if (dinp) cu_gemm(0, 0, N, C, OC, (const float *)dout, OC, w, C, 1.0f, (float *)dinp, C);
-    if (dw) cu_gemm(1, 0, OC, C, N, (const float *)dout, OC, (const float *)inp, C, 1.0f, dw, C);
-#endif
+    dense_bwd((act_t *)dinp, dw, (const act_t *)dout, OC, (const act_t *)inp, C, w, N, C, OC);
     if (db) CUX(cu_colsum_add)(db, dout, N, OC);
+}
+
+// Block-diagonal linear (ops.h): block k maps input columns k·p… to output columns k·q…
+// with w[k] (q,p) — one strided dense GEMM per block (M2 uses 4 blocks).
+void CUX(cu_blockdiag_fwd)(void *out, const void *inp, const float *w, const float *b, int N, int C, int OC, int nb) {
+    int p = C / nb, q = OC / nb;
+    for (int k = 0; k < nb; k++)
+        dense_fwd((act_t *)out + (size_t)k * q, NULL, OC, (const act_t *)inp + (size_t)k * p, C, w + (size_t)k * q * p,
+                  b ? b + (size_t)k * q : NULL, N, p, q, ACT_NONE);
+}
+
+void CUX(cu_blockdiag_bwd)(void *dinp, float *dw, float *db, const void *dout, const void *inp, const float *w, int N,
+                           int C, int OC, int nb) {
+    int p = C / nb, q = OC / nb;
+    for (int k = 0; k < nb; k++)
+        dense_bwd(dinp ? (act_t *)dinp + (size_t)k * p : NULL, dw + (size_t)k * q * p, (const act_t *)dout + (size_t)k * q,
+                  OC, (const act_t *)inp + (size_t)k * p, C, w + (size_t)k * q * p, N, p, q);
+    if (db && N > 0) CUX(cu_colsum_add)(db, dout, N, OC);
 }
 
 static __global__ void act_bwd_kernel(act_t *dpre, const act_t *dout, const act_t *pre, size_t n, int act) {
@@ -473,14 +458,6 @@ void CUX(cu_layernorm_bwd)(void *ds, float *dg, float *db, const void *dout, con
                                                   C);
         CUDA_LAUNCHED();
     }
-    if (dg || db) {
-        // dg needs the partials of Σ dy·x̂, db those of Σ dy: both come from one pass
-        float *tmp_g = dg, *tmp_b = db;
-        if (!dg || !db) { // a missing output still gets computed: into a throwaway buffer
-            float *t = (float *)cu_scratch(SCRATCH_LN, sizeof(float) * (size_t)C);
-            if (!dg) tmp_g = t;
-            if (!db) tmp_b = t;
-        }
-        colsums(tmp_g, tmp_b, (const act_t *)dout, (const act_t *)s, mean, rstd, N, C);
-    }
+    if (dg || db) // both sums come from one pass
+        cu_colsums<2>({{dg, db}, {1, 1}}, N, C, colsum_ln{(const act_t *)dout, (const act_t *)s, mean, rstd, C});
 }

@@ -328,6 +328,15 @@ static void cu_scale(float *x, size_t n, float s) {
 
 // ---- the shared table entries, the device ------------------------------------------------
 
+// The f32 dense layer (ops.h matmul_f32_*): the fp32 table's matmul, on f32 tensors in both tables.
+static void cu_matmul_f32_fwd(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC) {
+    cu_matmul_fwd_f32(out, NULL, inp, w, b, N, C, OC, ACT_NONE);
+}
+static void cu_matmul_f32_bwd(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                              int N, int C, int OC) {
+    cu_matmul_bwd_f32(dinp, dw, db, dout, inp, w, N, C, OC);
+}
+
 extern "C" void cu_fill_common(ops *t, int act_bf16) {
     t->act_size = act_bf16 ? 2 : 4;
     t->alloc = cu_alloc;
@@ -341,6 +350,8 @@ extern "C" void cu_fill_common(ops *t, int act_bf16) {
     t->adamw = cu_adamw;
     t->sumsq = cu_sumsq;
     t->scale = cu_scale;
+    t->matmul_f32_fwd = cu_matmul_f32_fwd;
+    t->matmul_f32_bwd = cu_matmul_f32_bwd;
 }
 
 extern "C" int cuda_available(void) {

@@ -312,7 +312,6 @@ static void cu_xent_bwd(void *dlogits, const void *logits, const float *lse, con
 }
 
 // ---- the table -------------------------------------------------------------------------------
-// Not on the GPU yet (NULL entries): the M2 ops. model_create refuses M2 on this backend.
 
 extern "C" const ops *CUX(ops_cuda)(void) {
     static ops t;
@@ -338,6 +337,7 @@ extern "C" const ops *CUX(ops_cuda)(void) {
     t.xent_fwd = cu_xent_fwd;
     t.xent_bwd = cu_xent_bwd;
     t.argmax_rows = cu_argmax_rows;
+    CUX(cu_fill_m2)(&t);
     t.name = CU_BF16 ? "cuda-bf16" : "cuda-fp32"; // last: marks the table complete
     return &t;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../core/err.h"
+#include "../../core/philox.h"
 #include "cpu.h"
 #include "cpu_m2.h"
 
@@ -143,33 +144,19 @@ static inline __attribute__((always_inline)) float keep_scale(uint32_t u, float 
     return (float)(u >> 8) * (1.0f / 16777216.0f) >= p ? scale : 0.0f; /* rng_uniform >= p */
 }
 
-/* m[4b … 4b+3] for the nb whole Philox blocks blk0, blk0+1, …: Philox4x32-10
- * (rng.c) restated with scalars only so that the loop over blocks vectorises.
- * Key (seed low, seed high), counter (block low, block high, step, stream), as
- * rng.h specifies; tests/test_ops_cpu.c checks the masks against rng_keep. */
+/* m[4b … 4b+3] for the nb whole Philox blocks blk0, blk0+1, …, the rounds inlined
+ * (philox.h) so that the loop over blocks vectorises; tests/test_ops_cpu.c checks
+ * the masks against rng_keep. */
 CPU_VEC static void mask_blocks(float *m, uint64_t blk0, size_t nb, rng_key k, float p, float scale) {
     const uint32_t seed0 = (uint32_t)k.seed, seed1 = (uint32_t)(k.seed >> 32), step = k.step, stream = k.stream;
 #pragma omp simd
     for (size_t b = 0; b < nb; b++) {
         uint64_t blk = blk0 + b;
-        uint32_t c0 = (uint32_t)blk, c1 = (uint32_t)(blk >> 32), c2 = step, c3 = stream, k0 = seed0, k1 = seed1;
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 10
-#endif
-        for (int r = 0; r < 10; r++) {
-            uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-            uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0, hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
-            c0 = hi1 ^ c1 ^ k0;
-            c1 = lo1;
-            c2 = hi0 ^ c3 ^ k1;
-            c3 = lo0;
-            k0 += 0x9E3779B9u;
-            k1 += 0xBB67AE85u;
-        }
-        m[4 * b] = keep_scale(c0, p, scale);
-        m[4 * b + 1] = keep_scale(c1, p, scale);
-        m[4 * b + 2] = keep_scale(c2, p, scale);
-        m[4 * b + 3] = keep_scale(c3, p, scale);
+        philox_words w = philox_rounds((uint32_t)blk, (uint32_t)(blk >> 32), step, stream, seed0, seed1);
+        m[4 * b] = keep_scale(w.w0, p, scale);
+        m[4 * b + 1] = keep_scale(w.w1, p, scale);
+        m[4 * b + 2] = keep_scale(w.w2, p, scale);
+        m[4 * b + 3] = keep_scale(w.w3, p, scale);
     }
 }
 

@@ -20,6 +20,7 @@
 extern "C" {
 #include "../ops.h"
 }
+#include "../../core/philox.h"
 
 // Ops return no error (ops.h): a failed CUDA call is fatal, reported with its place.
 #define CUDA_CHECK(call)                                                                        \
@@ -154,27 +155,15 @@ template <int NV, class Term> static void cu_colsums(cu_colsum_out<NV> out, int 
     CUDA_LAUNCHED();
 }
 
-// Philox4x32-10 (src/core/rng.c): key (seed low, seed high), counter (block low,
+// Philox4x32-10 (src/core/philox.h, rng.h): key (seed low, seed high), counter (block low,
 // block high, step, stream); element i is block i >> 2, lane i & 3.
 __device__ __forceinline__ void philox_block(uint64_t seed, uint32_t step, uint32_t stream, uint64_t blk,
                                              uint32_t o[4]) {
-    uint32_t c0 = (uint32_t)blk, c1 = (uint32_t)(blk >> 32), c2 = step, c3 = stream;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#pragma unroll
-    for (int r = 0; r < 10; r++) {
-        uint32_t hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
-        uint32_t hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    o[0] = c0;
-    o[1] = c1;
-    o[2] = c2;
-    o[3] = c3;
+    philox_words w = philox_rounds((uint32_t)blk, (uint32_t)(blk >> 32), step, stream, (uint32_t)seed, (uint32_t)(seed >> 32));
+    o[0] = w.w0;
+    o[1] = w.w1;
+    o[2] = w.w2;
+    o[3] = w.w3;
 }
 
 // Dropout factor of element idx (rng_keep of rng.h): scale when rng_uniform >= p, else 0.

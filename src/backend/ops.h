@@ -221,9 +221,8 @@ static inline size_t m2_kspec_floats(int L, int C) { return (size_t)C * (size_t)
 const ops *ops_cpu(void);
 /* The CUDA backend (src/backend/cuda/, built by `make GPU=1`): ops_cuda_f32 keeps
  * fp32 activations (tests: within 1e-5 of the CPU), ops_cuda_bf16 bf16 activations
- * with fp32 statistics, parameters and gradients (training and inference). NULL
- * entries: the M2 ops are not on the GPU yet. cuda_available: 1 when a device is
- * usable. In a build without CUDA, both tables are NULL and cuda_available is 0. */
+ * with fp32 statistics, parameters and gradients (training and inference).
+ * cuda_available: 1 when a device is usable. In a build without CUDA, both tables are NULL and cuda_available is 0. */
 #ifdef __cplusplus
 extern "C" {
 #endif

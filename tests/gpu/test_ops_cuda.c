@@ -546,7 +546,7 @@ TEST(cuda_m2_shortconv_mul) {
     REQUIRE(cuda_available());
     FOR_EACH_MODE({
         const ops *c = ops_cpu(), *g = G();
-        int B = 3, L = 37, C = 150, T = B * L; /* C = 3·50: the mixer's [x1 | x2 | v] */
+        int B = 3, L = 201, C = 150, T = B * L; /* C = 3·50: the mixer's [x1 | x2 | v]; T > 512: several row chunks */
         size_t n = (size_t)T * C;
         float *in = host_normal(n, 1), *out = xmalloc(4 * n), *w, *b;
         float *d_w = dev_normal(&w, 3 * (size_t)C, 0.5f), *d_b = dev_normal(&b, C, 0.5f);
@@ -642,7 +642,7 @@ TEST(cuda_m2_filter_ops) {
     FOR_EACH_MODE({
         const ops *c = ops_cpu(), *g = G();
         g_tol = TOL; /* f32 in both tables */
-        int N = 130, K = 65, C = 40;
+        int N = 600, K = 65, C = 40; /* N > 512: the dfreq sum over several row chunks */
         size_t n = (size_t)N * K, nc = (size_t)N * C;
         float *x, *freq, *dout, *dx, *dfreq;
         float *d_x = dev_normal(&x, n, 1), *d_freq = dev_normal(&freq, K, 1), *d_dout = dev_normal(&dout, n, 1);

@@ -3,7 +3,7 @@
 // thread in an order fixed by the shapes, never by float atomics.
 //
 // Two precisions from one source: the files that touch activations (cuda_ops.cu,
-// cuda_dense.cu, cuda_attention.cu) are compiled twice, with CU_BF16=0 (fp32
+// cuda_dense.cu, cuda_attention.cu, cuda_m2.cu) are compiled twice, with CU_BF16=0 (fp32
 // activations: the test mode, ≤ 1e-5 from the CPU) and CU_BF16=1 (bf16
 // activations, fp32 statistics and gradients: the fast mode). act_t is the
 // activation type, act_ld/act_st convert to and from float, and CUX(name) gives
@@ -85,6 +85,8 @@ __device__ __forceinline__ double cu_block_sum(double v, double *sh /* (CU_THREA
 // each (chunk of CS_ROWS rows, CS_COLS columns) a block whose CS_LANES row lanes add every
 // CS_LANES-th row in order, then the lanes in order; pass 2 adds the chunks in order. The split
 // depends on N and C alone, so the bits repeat run to run. NULL outputs are skipped.
+// Term types live in anonymous namespaces: the two precisions' objects each instantiate
+// the kernels with their own act_t, and must not share an instantiation at link time.
 #define CS_ROWS 512
 #define CS_COLS 32
 #define CS_LANES 8
@@ -134,6 +136,7 @@ template <int NV> __global__ void cu_colsum_final_kernel(cu_colsum_out<NV> out, 
 void *cu_scratch(int slot, size_t bytes);
 enum {
     SCRATCH_WEIGHTS = 0,
+    SCRATCH_BIAS = 3,
     SCRATCH_ATT_D = 1,
     SCRATCH_COLSUM = 2,
     SCRATCH_SORT = 4,
@@ -200,9 +203,10 @@ void cu_gemm_bf16(int transA, int transB, int M, int N, int K, const __nv_bfloat
                   const __nv_bfloat16 *B, int ldb, float beta, void *C, int ldc, int c_f32, const __nv_bfloat16 *bias);
 
 // The bf16 copy of fp32 weights w (n floats): the mirror of a block registered by
-// weights_sync when w lies in one, else a conversion into a scratch buffer (valid
-// until the next call; stream order keeps it alive for the kernels already queued).
-const __nv_bfloat16 *cu_weights_bf16(const float *w, size_t n);
+// weights_sync when w lies in one, else a conversion into scratch slot `slot` (valid
+// until that slot's next use; stream order keeps it alive for the kernels already
+// queued): a GEMM's weights and bias take different slots.
+const __nv_bfloat16 *cu_weights_bf16(const float *w, size_t n, int slot);
 
 
 // Shared entries of both op tables (memory, optimizer).

@@ -7,6 +7,7 @@
 #include "cuda_common.h"
 
 // ---- column sums (bias and LayerNorm parameter gradients: cu_colsums) --------------
+namespace { // per-precision types (cuda_common.h)
 
 // Σ x over rows
 struct colsum_plain {
@@ -26,6 +27,8 @@ struct colsum_ln {
         v[1] = d;
     }
 };
+
+} // namespace
 
 void CUX(cu_colsum_add)(float *db, const void *x, int N, int C) {
     cu_colsums<1>({{db}, {1}}, N, C, colsum_plain{(const act_t *)x, C});
@@ -66,7 +69,8 @@ static void dense_fwd(act_t *out, act_t *pre, int ld_out, const act_t *inp, int 
     if (N <= 0 || OC <= 0) return;
     act_t *dst = pre ? pre : out; // (N, OC): the pre-activation
 #if CU_BF16
-    const __nv_bfloat16 *wb = cu_weights_bf16(w, (size_t)OC * C), *bb = b ? cu_weights_bf16(b, (size_t)OC) : NULL;
+    const __nv_bfloat16 *wb = cu_weights_bf16(w, (size_t)OC * C, SCRATCH_WEIGHTS);
+    const __nv_bfloat16 *bb = b ? cu_weights_bf16(b, (size_t)OC, SCRATCH_BIAS) : NULL;
     cu_gemm_bf16(0, 1, N, OC, C, inp, ld_inp, wb, C, 0.0f, dst, ld_out, 0, bb);
     if (act == ACT_NONE && dst == out) return;
     size_t n = (size_t)N * OC; // contiguous (matmul_fwd)
@@ -84,7 +88,8 @@ static void dense_bwd(act_t *dinp, float *dw, const act_t *dout, int ld_out, con
                       const float *w, int N, int C, int OC) {
     if (N <= 0) return;
 #if CU_BF16
-    if (dinp) cu_gemm_bf16(0, 0, N, C, OC, dout, ld_out, cu_weights_bf16(w, (size_t)OC * C), C, 1.0f, dinp, ld_inp, 0, NULL);
+    if (dinp) cu_gemm_bf16(0, 0, N, C, OC, dout, ld_out, cu_weights_bf16(w, (size_t)OC * C, SCRATCH_WEIGHTS), C, 1.0f,
+                              dinp, ld_inp, 0, NULL);
     if (dw) cu_gemm_bf16(1, 0, OC, C, N, dout, ld_out, inp, ld_inp, 1.0f, dw, C, 1, NULL);
 #else
     if (dinp) cu_gemm(0, 0, N, C, OC, dout, ld_out, w, C, 1.0f, dinp, ld_inp);

@@ -140,11 +140,11 @@ static void bf16_weights_sync(const float *w, size_t n) {
 }
 static void f32_weights_sync(const float *w, size_t n) { (void)w, (void)n; }
 
-const __nv_bfloat16 *cu_weights_bf16(const float *w, size_t n) {
+const __nv_bfloat16 *cu_weights_bf16(const float *w, size_t n, int slot) {
     for (int i = 0; i < MAX_WBLOCKS; i++)
         if (wblocks[i].w && w >= wblocks[i].w && w + n <= wblocks[i].w + wblocks[i].n)
             return wblocks[i].lp + (w - wblocks[i].w);
-    __nv_bfloat16 *s = (__nv_bfloat16 *)cu_scratch(SCRATCH_WEIGHTS, (n ? n : 1) * sizeof *s);
+    __nv_bfloat16 *s = (__nv_bfloat16 *)cu_scratch(slot, (n ? n : 1) * sizeof *s);
     f32_to_bf16(s, w, n);
     return s;
 }

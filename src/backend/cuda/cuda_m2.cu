@@ -38,7 +38,8 @@ typedef cufftDoubleComplex fft_cplx;
 // their work areas share one scratch slot (set before each use, as the slot may have moved).
 
 typedef struct {
-    int n, rows, inverse;
+    long long n, rows;
+    int inverse;
     cufftHandle h;
     size_t ws;
 } fft_plan;
@@ -61,7 +62,7 @@ static void fft_run(fft_cplx *buf, int n, int rows, int inverse) {
         p->n = n;
         p->rows = rows;
         p->inverse = inverse;
-        int H = n / 2 + 1, len[1] = {n}, real_rows[1] = {2 * H}, cplx_rows[1] = {H};
+        long long H = n / 2 + 1, len[1] = {n}, real_rows[1] = {2 * H}, cplx_rows[1] = {H}; // 64-bit sizes: rows·2H may pass 2³¹
         CUFFT_CHECK(cufftCreate(&p->h));
         CUFFT_CHECK(cufftSetAutoAllocation(p->h, 0));
 #if CU_BF16
@@ -70,9 +71,9 @@ static void fft_run(fft_cplx *buf, int n, int rows, int inverse) {
         cufftType fwd = CUFFT_D2Z, inv = CUFFT_Z2D;
 #endif
         if (!inverse)
-            CUFFT_CHECK(cufftMakePlanMany(p->h, 1, len, real_rows, 1, 2 * H, cplx_rows, 1, H, fwd, rows, &p->ws));
+            CUFFT_CHECK(cufftMakePlanMany64(p->h, 1, len, real_rows, 1, 2 * H, cplx_rows, 1, H, fwd, rows, &p->ws));
         else
-            CUFFT_CHECK(cufftMakePlanMany(p->h, 1, len, cplx_rows, 1, H, real_rows, 1, 2 * H, inv, rows, &p->ws));
+            CUFFT_CHECK(cufftMakePlanMany64(p->h, 1, len, cplx_rows, 1, H, real_rows, 1, 2 * H, inv, rows, &p->ws));
         CUFFT_CHECK(cufftSetStream(p->h, cudaStreamPerThread));
     }
     CUFFT_CHECK(cufftSetWorkArea(p->h, cu_scratch(SCRATCH_FFT_WS, p->ws ? p->ws : 1)));
@@ -273,6 +274,7 @@ static __global__ void shortconv_dinp_kernel(act_t *din, const act_t *dout, cons
     din[i] = act_st(act_ld(din[i]) + acc);
 }
 
+namespace { // per-precision types (cuda_common.h)
 // Row t, column c of the parameter sums: db (g), dw[·,0] (g·x[t−2]), dw[·,1] (g·x[t−1]), dw[·,2] (g·x[t]).
 struct shortconv_terms {
     const act_t *g, *x;
@@ -287,6 +289,7 @@ struct shortconv_terms {
         v[3] = g0 * act_ld(x[i]);
     }
 };
+} // namespace
 
 static void cu_m2_shortconv_fwd(void *out, const void *in, const float *w, const float *b, int B, int L, int C) {
     size_t n = (size_t)B * L * C;
@@ -369,6 +372,7 @@ static __global__ void sin_dx_kernel(float *dx, const float *dout, const float *
     dx[i] += (float)(sin_grad(dout, x, freq, w_mod, K, i) * freq[i % (size_t)K]);
 }
 
+namespace {
 struct sin_freq_term { // dfreq[j] = Σ_n g·x
     const float *dout, *x, *freq;
     float w_mod;
@@ -378,6 +382,7 @@ struct sin_freq_term { // dfreq[j] = Σ_n g·x
         v[0] = sin_grad(dout, x, freq, w_mod, K, i) * x[i];
     }
 };
+} // namespace
 
 static void cu_m2_sin_fwd(float *out, const float *x, const float *freq, float w_mod, int N, int K) {
     size_t n = (size_t)N * K;

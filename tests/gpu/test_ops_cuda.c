@@ -64,6 +64,12 @@ static int32_t *host_ids(size_t n, int range) {
 }
 
 static const ops *G(void) { return g_be; }
+/* Frees device buffers dev[0…nd) (the table under test) and host buffers host[0…nh). */
+static void free_all(void *const *dev, size_t nd, void *const *host, size_t nh) {
+    for (size_t i = 0; i < nd; i++) g_be->free(dev[i]);
+    for (size_t i = 0; i < nh; i++) free(host[i]);
+}
+#define FREE_ALL(dev, host) free_all(dev, sizeof dev / sizeof dev[0], host, sizeof host / sizeof host[0])
 static void *dev_copy(const void *h, size_t bytes) {
     void *d = G()->alloc(bytes);
     G()->upload(d, h, bytes);
@@ -164,10 +170,8 @@ TEST(cuda_embed) {
         check_close("embed_bwd dwtt", d_dwtt, dwtt, (size_t)TV * C, 0);
         g_tol = keep;
         check_equal("embed_bwd dwpe", d_dwpe, dwpe, (size_t)P * C);
-        void *dev[] = {d_ids, d_types, d_pos, d_wte, d_wtt, d_wpe, d_dout, d_dwte, d_dwtt, d_dwpe, d_out};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-        void *host[] = {ids, types, pos, wte, wtt, wpe, dout, dwte, dwtt, dwpe, out};
-        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        void *dev[] = {d_ids, d_types, d_pos, d_wte, d_wtt, d_wpe, d_dout, d_dwte, d_dwtt, d_dwpe, d_out}, *host[] = {ids, types, pos, wte, wtt, wpe, dout, dwte, dwtt, dwpe, out};
+        FREE_ALL(dev, host);
     })
 }
 
@@ -367,10 +371,8 @@ TEST(cuda_layernorm) {
         check_close_act("layernorm_bwd ds", d_ds, ds, n, 0);
         check_close("layernorm_bwd dg", d_dg, dg, C, 0);
         check_close("layernorm_bwd db", d_db, db, C, 0);
-        void *dev[] = {d_x, d_res, d_g, d_b, d_out, d_s, d_mean, d_rstd, d_x2, d_dout, d_ds, d_dg, d_db};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-        void *host[] = {x, res, gam, bet, out, s, mean, rstd, out2, dout, ds, dg, db};
-        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        void *dev[] = {d_x, d_res, d_g, d_b, d_out, d_s, d_mean, d_rstd, d_x2, d_dout, d_ds, d_dg, d_db}, *host[] = {x, res, gam, bet, out, s, mean, rstd, out2, dout, ds, dg, db};
+        FREE_ALL(dev, host);
     })
 }
 
@@ -433,10 +435,8 @@ TEST(cuda_matmul) {
         check_close_act("matmul_bwd dinp", d_dinp, dinp, (size_t)N * C, 1);
         check_close("matmul_bwd dw", d_dw, dw, (size_t)OC * C, 1);
         check_close("matmul_bwd db", d_db, db, OC, 0);
-        void *dev[] = {d_inp, d_w, d_b, d_out, d_pre, d_dout, d_dinp, d_dw, d_db};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-        void *host[] = {inp, w, b, out, pre, dout, dinp, dw, db};
-        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        void *dev[] = {d_inp, d_w, d_b, d_out, d_pre, d_dout, d_dinp, d_dw, d_db}, *host[] = {inp, w, b, out, pre, dout, dinp, dw, db};
+        FREE_ALL(dev, host);
     })
 }
 
@@ -502,10 +502,8 @@ TEST(cuda_matmul_f32) {
         check_close("matmul_f32_bwd dinp", d_dinp, dinp, (size_t)N * C, 1);
         check_close("matmul_f32_bwd dw", d_dw, dw, (size_t)OC * C, 1);
         check_close("matmul_f32_bwd db", d_db, db, OC, 0);
-        void *dev[] = {d_inp, d_w, d_b, d_dout, d_dinp, d_dw, d_db, d_out};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-        void *host[] = {inp, w, b, dout, dinp, dw, db, out};
-        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        void *dev[] = {d_inp, d_w, d_b, d_dout, d_dinp, d_dw, d_db, d_out}, *host[] = {inp, w, b, dout, dinp, dw, db, out};
+        FREE_ALL(dev, host);
     })
 }
 
@@ -535,10 +533,8 @@ TEST(cuda_blockdiag) {
         check_close_act("blockdiag_bwd dinp", d_dinp, dinp, (size_t)N * C, 1);
         check_close("blockdiag_bwd dw", d_dw, dw, nw, 1);
         check_close("blockdiag_bwd db", d_db, db, OC, 0);
-        void *dev[] = {d_inp, d_w, d_b, d_out, d_dout, d_dinp, d_dw, d_db};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-        void *host[] = {inp, w, b, out, dout, dinp, dw, db};
-        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        void *dev[] = {d_inp, d_w, d_b, d_out, d_dout, d_dinp, d_dw, d_db}, *host[] = {inp, w, b, out, dout, dinp, dw, db};
+        FREE_ALL(dev, host);
     })
 }
 
@@ -578,10 +574,8 @@ TEST(cuda_m2_shortconv_mul) {
         g->m2_mul_bwd((char *)d_ds + 2 * Cm * g->act_size, d_ds, d_gm, (char *)d_in + 2 * Cm * g->act_size, C, d_in, C,
                       T, Cm);
         check_close_act("m2_mul_bwd (shared buffer)", d_ds, ds, n, 0);
-        void *dev[] = {d_w, d_b, d_in, d_out, d_dout, d_din, d_dw, d_db, d_add, d_prod, d_gm, d_ds};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-        void *host[] = {in, out, w, b, dout, din, dw, db, add, prod, gm, ds};
-        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        void *dev[] = {d_w, d_b, d_in, d_out, d_dout, d_din, d_dw, d_db, d_add, d_prod, d_gm, d_ds}, *host[] = {in, out, w, b, dout, din, dw, db, add, prod, gm, ds};
+        FREE_ALL(dev, host);
     })
 }
 
@@ -629,10 +623,8 @@ TEST(cuda_m2_longconv) {
             check_close(what, d_dkr, dkr, (size_t)L * C, 1);
             snprintf(what, sizeof what, "m2_longconv_bwd dD L=%d", L);
             check_close(what, d_dD, dD, C, 1);
-            void *dev[] = {d_kf, d_kr, d_D, d_ks, d_u, d_y, d_dy, d_du, d_dkf, d_dkr, d_dD};
-            for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-            void *host[] = {kf, kr, D, ks, u, y, dy, du, dkf, dkr, dD};
-            for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+            void *dev[] = {d_kf, d_kr, d_D, d_ks, d_u, d_y, d_dy, d_du, d_dkf, d_dkr, d_dD}, *host[] = {kf, kr, D, ks, u, y, dy, du, dkf, dkr, dD};
+            FREE_ALL(dev, host);
         }
     })
 }
@@ -666,9 +658,7 @@ TEST(cuda_m2_filter_ops) {
         c->m2_modulate_bwd(dh, dk, t, deltas, N, C);
         g->m2_modulate_bwd(d_dh, d_dk, d_t, d_deltas, N, C);
         check_close("m2_modulate_bwd", d_dh, dh, nc, 0);
-        void *dev[] = {d_x, d_freq, d_dout, d_dx, d_dfreq, d_out, d_h, d_t, d_deltas, d_dk, d_dh, d_k};
-        for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) g->free(dev[i]);
-        void *host[] = {x, freq, dout, dx, dfreq, out, h, t, deltas, dk, dh, k};
-        for (size_t i = 0; i < sizeof host / sizeof host[0]; i++) free(host[i]);
+        void *dev[] = {d_x, d_freq, d_dout, d_dx, d_dfreq, d_out, d_h, d_t, d_deltas, d_dk, d_dh, d_k}, *host[] = {x, freq, dout, dx, dfreq, out, h, t, deltas, dk, dh, k};
+        FREE_ALL(dev, host);
     })
 }

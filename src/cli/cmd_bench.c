@@ -18,8 +18,11 @@ static const char *usage =
     "(forward, MLM loss on 30% of the tokens, backward, clipping, AdamW), with the\n"
     "useful FLOPs of the issue's definition: 6·(encoder parameters)·tokens, plus\n"
     "attention (4·seq·hidden per token and layer, ×3 when training), plus the MLM head\n"
-    "on the masked rows only (6·(C² + C·V) each). On CUDA also the MFU against a bf16\n"
-    "8192³ GEMM measured in the same run, and the device memory in use.\n"
+    "on the masked rows only (6·(C² + C·V) each). M2-BERT has no attention, and its\n"
+    "Hyena filters and short convolutions do not multiply per token: its encoder\n"
+    "parameters are the dense and block-diagonal layers' (FFT FLOPs not counted).\n"
+    "On CUDA also the MFU against a bf16 8192³ GEMM measured in the same run, and the\n"
+    "device memory in use.\n"
     "\n"
     "options:\n"
     "  --device D       cpu (default) | cuda | cuda-fp32\n"
@@ -114,9 +117,12 @@ int cmd_bench(int argc, char **argv) {
     }
     /* useful FLOPs (see usage) */
     double enc = 0;
-    for (int i = 0; i < pt->n; i++)
-        if (strstr(pt->p[i].name, "encoder.layer.")) enc += (double)pt->p[i].numel;
-    double Cd = c.hidden, att = 4.0 * S * Cd * c.layers * T;
+    for (int i = 0; i < pt->n; i++) {
+        const char *nm = pt->p[i].name;
+        int m2_filter = strstr(nm, ".filter_fn") || strstr(nm, ".short_filter."); /* M2 hook: per-layer, not per-token */
+        if (strstr(nm, "encoder.layer.") && !m2_filter) enc += (double)pt->p[i].numel;
+    }
+    double Cd = c.hidden, att = arch == ARCH_M2 ? 0.0 : 4.0 * S * Cd * c.layers * T;
     double flops = train ? 6.0 * enc * T + 3.0 * att + 6.0 * (Cd * Cd + Cd * c.vocab_size) * M : 2.0 * enc * T + att;
     double mean = total / steps;
     if (cuda) printf("device: %s\n", cuda_describe());

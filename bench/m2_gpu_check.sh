@@ -3,13 +3,20 @@
 # M2 included; CPU/GPU pretraining parity; exact GPU resume), then M2-BERT-base and MosaicBERT-base
 # benchmarks side by side (training at seq 128 × 256, forward at 512…8192). Needs ./bertc and
 # build/test_gpu built with `make GPU=1 bertc build/test_gpu` (carried, e.g. gzipped); logs to $OUT.
-#   sh bench/m2_gpu_check.sh [test|bench|all]     (default all)
+#   sh bench/m2_gpu_check.sh [test|bench|all|sanitize]     (default all; sanitize: compute-sanitizer's
+#   memcheck over the M2, blockdiag and f32-matmul op tests only)
 set -u
 what=${1:-all}
 out=${OUT:-build}
 mkdir -p "$out"
 . bench/device_env.sh
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+if [ "$what" = sanitize ]; then
+    for t in cuda_m2 cuda_blockdiag cuda_matmul_f32; do
+        compute-sanitizer --tool memcheck --error-exitcode 9 ./build/test_gpu $t 2>&1 | tail -4
+    done
+    exit 0
+fi
 if [ "$what" != bench ]; then
     start=$(date +%s)
     ./build/test_gpu >"$out/test_gpu.log" 2>&1

@@ -37,3 +37,41 @@ TEST(cli_eval_matches_the_trainer) {
     free(text);
     free(got);
 }
+
+/* --model also takes a pretraining run (RUN, RUN/checkpoints, RUN/checkpoints/latest): the
+ * checkpoint `latest` names, said on stderr; anything else is refused, named. */
+TEST(cli_model_arg_takes_a_run) {
+    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
+    const char *shards = pretrain_shards(), *d = test_tmpdir();
+    /* 12 steps, checkpoints every 4 and keep 5: step-4, -8, -12, latest → step-12 */
+    REQUIRE(test_sh("./bertc pretrain --run %s/run --set data.train=%s %s --set eval.every=0", d, shards,
+                    PRETRAIN_TINY) == 0);
+    const char *eval = "--data %s --seq-len 24 --batch-size 4 --batches 2 --json";
+    char args[1200], path[800];
+    snprintf(args, sizeof args, eval, shards);
+    REQUIRE(test_sh("./bertc eval --model %s/run/checkpoints/step-00000012 %s > %s/direct.json", d, args, d) == 0);
+    snprintf(path, sizeof path, "%s/direct.json", d);
+    char *want = file_read_all(path, NULL);
+    REQUIRE(want != NULL && strstr(want, "eval_loss"));
+    const char *forms[] = {"run", "run/", "run/checkpoints", "run/checkpoints/latest"};
+    for (int i = 0; i < 4; i++) {
+        EXPECT(test_sh("./bertc eval --model %s/%s %s > %s/via.json 2> %s/via.err", d, forms[i], args, d, d) == 0);
+        snprintf(path, sizeof path, "%s/via.json", d);
+        char *got = file_read_all(path, NULL);
+        EXPECT_MSG(got && !strcmp(got, want), "--model %s: %s", forms[i], got ? got : "(no output)");
+        free(got);
+        snprintf(path, sizeof path, "%s/via.err", d);
+        char *err = file_read_all(path, NULL);
+        EXPECT_MSG(err && strstr(err, "checkpoints/step-00000012 (the latest checkpoint of "), "--model %s said: %s",
+                   forms[i], err ? err : "");
+        free(err);
+    }
+    /* the run's parent is neither a model nor a run */
+    EXPECT(test_sh("./bertc eval --model %s %s > /dev/null 2> %s/bad.err", d, args, d) != 0);
+    snprintf(path, sizeof path, "%s/bad.err", d);
+    char *err = file_read_all(path, NULL);
+    EXPECT_MSG(err && strstr(err, "not a model directory (no config.json) nor a pretraining run"), "said: %s",
+               err ? err : "");
+    free(err);
+    free(want);
+}

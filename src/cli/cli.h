@@ -31,6 +31,14 @@ typedef struct {
 int cli_read_lines(cli_lines *l, const char *path); /* -1 + err naming the file */
 void cli_lines_free(cli_lines *l);
 
+/* The model directory a --model argument names: the argument itself when it holds config.json;
+ * else, for a pretraining run (RUN, RUN/checkpoints or RUN/checkpoints/latest), the checkpoint
+ * `latest` names (into buf, and said on stderr). NULL + err when it is neither. */
+const char *cli_model_dir(const char *cmd, const char *arg, char *buf, size_t n);
+#define CLI_MODEL_HELP                                                                            \
+    "  --model DIR        a model directory (config.json, model.safetensors, vocab.txt), or a\n" \
+    "                     pretraining run (RUN, RUN/checkpoints): its latest checkpoint\n"
+
 /* The vocabulary of a model directory: vocab when given, else DIR/vocab.txt (in buf). */
 const char *cli_vocab_path(const char *dir, const char *vocab, char *buf, size_t n);
 

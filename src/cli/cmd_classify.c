@@ -21,7 +21,7 @@ static const char *usage =
     "  index <TAB> value                             (a regression model, num_labels 1).\n"
     "\n"
     "options:\n"
-    "  --model DIR        the model directory (config.json, model.safetensors, vocab.txt)\n"
+    CLI_MODEL_HELP
     "  --pair             each line is text_a <TAB> text_b\n"
     "  --logits           print the raw logits instead of probabilities\n"
     "  --max-length N     tokens per input, specials included (default 128, or the model's limit if lower;\n"
@@ -55,6 +55,8 @@ int cmd_classify(int argc, char **argv) {
         else return cli_fail("classify", "one input file at most (see --help)");
     }
     if (!dir) return cli_fail("classify", "--model DIR is required (see --help)");
+    char mdir_[4096];
+    if (!(dir = cli_model_dir("classify", dir, mdir_, sizeof mdir_))) { return cli_fail("classify", "%s", err_msg()); }
     if (max_len < 3 || bs <= 0) return cli_fail("classify", "--max-length must be ≥ 3 and --batch-size positive");
     const ops *be = ops_by_name(device);
     if (!be) return cli_fail("classify", "%s", err_msg());

@@ -38,6 +38,8 @@ int cmd_convert(int argc, char **argv) {
         else return cli_fail("convert", "unknown argument '%s' (see --help)", argv[i]);
     }
     if (!dir || !out) return cli_fail("convert", "--model DIR and -o OUT are required (see --help)");
+    char mdir_[4096];
+    if (!(dir = cli_model_dir("convert", dir, mdir_, sizeof mdir_))) { return cli_fail("convert", "%s", err_msg()); }
     checkpoint_opts o = {.max_tokens = 1, .max_seqs = 1, .inference = 1};
     model *m = checkpoint_load(dir, ops_cpu(), &o);
     if (!m) return cli_fail("convert", "%s", err_msg());
@@ -85,6 +87,8 @@ int cmd_logits(int argc, char **argv) {
         else return cli_fail("logits", "unknown argument '%s' (see --help)", argv[i]);
     }
     if (!dir || !in || !out) return cli_fail("logits", "--model, --inputs and -o are required (see --help)");
+    char mdir_[4096];
+    if (!(dir = cli_model_dir("logits", dir, mdir_, sizeof mdir_))) { return cli_fail("logits", "%s", err_msg()); }
     st_file *f = st_open(in);
     if (!f) return cli_fail("logits", "%s", err_msg());
     const st_tensor *it = st_find(f, "input.input_ids");

@@ -23,7 +23,7 @@ static const char *usage =
     "the encoder in DIR and writes one vector per text, in input order.\n"
     "\n"
     "options:\n"
-    "  --model DIR        model directory (config.json, model.safetensors, vocab.txt)\n"
+    CLI_MODEL_HELP
     "  -o, --output OUT   OUT.npy (float32, texts × hidden) or OUT.jsonl ({\"index\", \"embedding\"})\n"
     "                     chosen by the extension\n"
     "  --pool mean|cls    mean of the real tokens' states (default) or the [CLS] state\n"
@@ -79,6 +79,8 @@ int cmd_embed(int argc, char **argv) {
         else return cli_fail("embed", "one input file at most (see --help)");
     }
     if (!dir || !out) return cli_fail("embed", "--model DIR and -o OUT are required (see --help)");
+    char mdir_[4096];
+    if (!(dir = cli_model_dir("embed", dir, mdir_, sizeof mdir_))) { return cli_fail("embed", "%s", err_msg()); }
     size_t ol = strlen(out);
     int npy = ol > 4 && !strcmp(out + ol - 4, ".npy");
     if (!npy && !(ol > 6 && !strcmp(out + ol - 6, ".jsonl"))) return cli_fail("embed", "-o must end in .npy or .jsonl");

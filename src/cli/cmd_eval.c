@@ -21,7 +21,7 @@ static const char *usage =
     "--seed and --mask-ratio give the same masked positions.\n"
     "\n"
     "options:\n"
-    "  --model DIR        model directory (config.json, model.safetensors)\n"
+    CLI_MODEL_HELP
     "  --data SHARDS      shard files or directories, comma-separated (a directory: its\n"
     "                     val-*.bin shards, or every *.bin when it has none)\n"
     "  --vocab FILE       vocab.txt (default: DIR/vocab.txt)\n"
@@ -57,6 +57,8 @@ int cmd_eval(int argc, char **argv) {
         else return cli_fail("eval", "unknown argument '%s' (see --help)", argv[i]);
     }
     if (!dir || !data) return cli_fail("eval", "--model DIR and --data SHARDS are required (see --help)");
+    char mdir_[4096];
+    if (!(dir = cli_model_dir("eval", dir, mdir_, sizeof mdir_))) { return cli_fail("eval", "%s", err_msg()); }
     if (seq_len < 3 || batch <= 0 || batches <= 0) return cli_fail("eval", "--seq-len must be ≥ 3, --batch-size and --batches positive");
     if (!(ratio > 0 && ratio < 1)) return cli_fail("eval", "--mask-ratio must be in (0, 1)");
     const ops *be = ops_by_name(device);

@@ -18,7 +18,7 @@ static const char *usage =
     "directory (config.json, model.safetensors, vocab.txt) with an MLM head.\n"
     "\n"
     "options:\n"
-    "  --model DIR       model directory\n"
+    CLI_MODEL_HELP
     "  --vocab FILE      vocabulary (default: DIR/vocab.txt)\n"
     "  -k, --top-k N     predictions per mask (default 5)\n"
     "  --max-length N    truncate inputs to N tokens (default: the model's position limit, 512)\n";
@@ -106,6 +106,8 @@ int cmd_fill_mask(int argc, char **argv) {
         else texts[n_texts++] = argv[i];
     }
     if (!dir) { free(texts); return cli_fail("fill-mask", "--model DIR is required (see --help)"); }
+    char mdir_[4096];
+    if (!(dir = cli_model_dir("fill-mask", dir, mdir_, sizeof mdir_))) { free(texts); return cli_fail("fill-mask", "%s", err_msg()); }
     if (k <= 0) { free(texts); return cli_fail("fill-mask", "--top-k must be positive"); }
     char vpath[4096];
     vocab = cli_vocab_path(dir, vocab, vpath, sizeof vpath);

@@ -14,8 +14,9 @@
 static const char *usage =
     "usage: bertc finetune --model DIR --train FILE --dev FILE --out DIR [--test FILE] [options]\n"
     "\n"
-    "Finetunes the encoder in DIR for sequence classification (cross-entropy over a fresh\n"
-    "classifier on the [CLS] pooler) or regression (MSE), evaluates on the dev file every\n"
+    "Finetunes the encoder in DIR (a model directory, or a pretraining run: its latest\n"
+    "checkpoint) for sequence classification (cross-entropy over a fresh classifier on the\n"
+    "[CLS] pooler) or regression (MSE), evaluates on the dev file every\n"
     "--eval-every steps and at each epoch's end, keeps the best model by the metric in\n"
     "OUT/best/ and its dev predictions in OUT/predictions.tsv; OUT/metrics.jsonl logs both.\n"
     "With --test, the best model is then scored once on the test file (accuracy and the metric).\n"
@@ -112,6 +113,8 @@ int cmd_finetune(int argc, char **argv) {
     }
     if (!c.model_dir || !train_path || !dev_path || !c.out_dir)
         return cli_fail("finetune", "--model, --train, --dev and --out are required (see --help)");
+    char mdir_[4096];
+    if (!(c.model_dir = cli_model_dir("finetune", c.model_dir, mdir_, sizeof mdir_))) return cli_fail("finetune", "%s", err_msg());
     if (!glue && (!cols.text || !cols.label)) return cli_fail("finetune", "give --glue TASK, or --text COL and --label COL");
     task_format format = TASK_FORMAT_AUTO;
     if (fmt) {

@@ -20,11 +20,12 @@
 static const char *usage =
     "usage: bertc glue --model DIR --data GLUE_DIR --out OUT [options]\n"
     "\n"
-    "GLUE_DIR holds the tasks in the GLUE distribution's layout (CoLA/train.tsv,\n"
-    "MNLI/dev_matched.tsv, …). Each task is finetuned into OUT/<task>[-seed]/ with bertc\n"
-    "finetune's loop and the task's recipe (MosaicBERT-base's, or M2-BERT's for an M2\n"
-    "model: optimizer, lr, weight decay, epochs, batch, mean pooling); the table and\n"
-    "the average go to stdout and OUT/summary.tsv.\n"
+    "DIR: a model directory, or a pretraining run (its latest checkpoint). GLUE_DIR holds\n"
+    "the tasks in the GLUE distribution's layout (CoLA/train.tsv, MNLI/dev_matched.tsv, …).\n"
+    "Each task is finetuned into OUT/<task>[-seed]/ with bertc finetune's loop and the\n"
+    "task's recipe (MosaicBERT-base's, or M2-BERT's for an M2 model: optimizer, lr, weight\n"
+    "decay, epochs, batch, mean pooling); the table and the average go to stdout and\n"
+    "OUT/summary.tsv.\n"
     "\n"
     "options:\n"
     "  --tasks a,b,…      only these tasks (names as cola, sst2, mrpc, stsb, qqp, mnli, qnli,\n"
@@ -73,6 +74,8 @@ int cmd_glue(int argc, char **argv) {
         else return cli_fail("glue", "unknown argument '%s' (see --help)", argv[i]);
     }
     if (!model_dir || !data || !out) return cli_fail("glue", "--model, --data and --out are required (see --help)");
+    char mdir_[4096];
+    if (!(model_dir = cli_model_dir("glue", model_dir, mdir_, sizeof mdir_))) { return cli_fail("glue", "%s", err_msg()); }
     if (mkdir(out, 0777) != 0 && access(out, W_OK) != 0) return cli_fail("glue", "%s: cannot create", out);
     model_arch arch;
     if (checkpoint_arch(model_dir, &arch) != 0) return cli_fail("glue", "%s", err_msg());

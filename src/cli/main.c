@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../backend/ops.h"
 #include "../core/err.h"
+#include "../train/ckptdir.h"
 #include "cli.h"
 
 typedef struct {
@@ -46,6 +48,39 @@ static void usage(FILE *out) {
 const char *cli_vocab_path(const char *dir, const char *vocab, char *buf, size_t n) {
     if (vocab) return vocab;
     snprintf(buf, n, "%s/vocab.txt", dir);
+    return buf;
+}
+
+/* p ← its parent directory ("." for a bare name) */
+static void path_parent(char *p) {
+    char *slash = strrchr(p, '/');
+    if (!slash) strcpy(p, ".");
+    else if (slash == p) p[1] = 0;
+    else *slash = 0;
+}
+
+const char *cli_model_dir(const char *cmd, const char *arg, char *buf, size_t n) {
+    char path[4200], run[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/config.json", arg);
+    if (stat(path, &st) == 0) return arg;
+    snprintf(run, sizeof run, "%s", arg);
+    size_t len = strlen(run);
+    while (len > 1 && run[len - 1] == '/') run[--len] = 0;
+    const char *base = strrchr(run, '/') ? strrchr(run, '/') + 1 : run;
+    snprintf(path, sizeof path, "%s/latest", run);
+    if (!strcmp(base, "latest") && stat(run, &st) == 0 && S_ISREG(st.st_mode)) { /* RUN/checkpoints/latest */
+        path_parent(run);
+        path_parent(run);
+    } else if (!strcmp(base, "checkpoints") && stat(path, &st) == 0) { /* RUN/checkpoints */
+        path_parent(run);
+    }
+    int got = ckptdir_latest(run, buf, n);
+    if (got < 0) return NULL;
+    if (got == 0)
+        return err_set("%s: not a model directory (no config.json) nor a pretraining run (no checkpoints/latest)", arg),
+               NULL;
+    fprintf(stderr, "bertc %s: model %s (the latest checkpoint of %s)\n", cmd, buf, run);
     return buf;
 }
 

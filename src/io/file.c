@@ -71,7 +71,7 @@ int afile_open(afile *f, const char *path) {
     snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
     f->fp = fopen(f->tmp_path, "wb");
     if (!f->fp) {
-        err_set("%s: cannot create: %s", f->tmp_path, strerror(errno));
+        err_set("%s: cannot write it (creating %s first: %s)", path, f->tmp_path, strerror(errno));
         afile_free(f);
         return -1;
     }

@@ -39,6 +39,7 @@
 #include "mlm_eval.h"
 #include "optim.h"
 #include "schedule.h"
+#include "train_state.h"
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig) { stop_requested = sig; }
@@ -49,79 +50,25 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- metrics ------------------------------------------------------------------------ */
+/* ---- trainer state (train_state.h): counters step, loader epoch, loader index, tokens ---- */
 
-/* Keeps the rows of metrics.jsonl up to `step` (a resumed run rewrites what came after). */
-static int metrics_truncate(const char *path, int64_t step) {
-    size_t n;
-    char *text = file_read_all(path, &n);
-    if (!text) return 0; /* no metrics yet */
-    afile f;
-    int rc = afile_open(&f, path);
-    for (char *line = text, *next; rc == 0 && *line; line = next) {
-        next = strchr(line, '\n');
-        next = next ? next + 1 : line + strlen(line);
-        long long s = -1;
-        if (sscanf(line, "{\"step\": %lld", &s) == 1 && s <= step) rc = afile_write(&f, line, (size_t)(next - line));
-    }
-    if (rc == 0) rc = afile_commit(&f);
-    else afile_abort(&f);
-    free(text);
-    return rc;
-}
-
-/* ---- trainer state -------------------------------------------------------------------- */
+#define STATE_FORMAT "bertc-trainer-state-1"
+#define STATE_COUNTERS "state.step_epoch_index_tokens"
 
 static int state_save(const char *dir, const optim *opt, loader_pos pos, int64_t step, uint64_t tokens) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/trainer_state.safetensors", dir);
-    int64_t n = (int64_t)opt->total, four = 4;
     int64_t st[4] = {step, (int64_t)pos.epoch, (int64_t)pos.index, (int64_t)tokens};
-    float *m = xmalloc(opt->total * sizeof *m), *v = xmalloc(opt->total * sizeof *v); /* host copies */
-    opt->be->download(m, opt->m, opt->total * sizeof *m);
-    opt->be->download(v, opt->v, opt->total * sizeof *v);
-    st_entry e[3] = {
-        {.name = "optim.m", .dtype = ST_F32, .ndim = 1, .shape = &n, .data = m},
-        {.name = "optim.v", .dtype = ST_F32, .ndim = 1, .shape = &n, .data = v},
-        {.name = "state.step_epoch_index_tokens", .dtype = ST_I64, .ndim = 1, .shape = &four, .data = st},
-    };
-    st_meta meta[1] = {{.key = "format", .value = "bertc-trainer-state-1"}};
-    int rc = st_write(path, e, 3, meta, 1);
-    free(m);
-    free(v);
-    return rc;
+    return train_state_save(dir, opt, STATE_FORMAT, STATE_COUNTERS, st, 4, NULL);
 }
 
 static int state_load(const char *dir, optim *opt, loader_pos *pos, int64_t *step, uint64_t *tokens) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/trainer_state.safetensors", dir);
-    st_file *f = st_open(path);
-    if (!f) return -1;
-    const st_tensor *m = st_find(f, "optim.m"), *v = st_find(f, "optim.v");
-    const st_tensor *s = st_find(f, "state.step_epoch_index_tokens");
-    int rc = 0;
-    if (!m || !v || !s || m->numel != (int64_t)opt->total || v->numel != (int64_t)opt->total || s->numel != 4)
-        rc = err_set("%s: not a trainer state for this model (missing or mis-sized tensors)", path);
     int64_t st[4];
-    float *hm = xmalloc(opt->total * sizeof *hm), *hv = xmalloc(opt->total * sizeof *hv); /* host copies */
-    if (rc == 0) rc = st_read_f32(m, hm, opt->total);
-    if (rc == 0) rc = st_read_f32(v, hv, opt->total);
-    if (rc == 0) rc = st_read_i64(s, st, 4);
-    if (rc == 0) {
-        opt->be->upload(opt->m, hm, opt->total * sizeof *hm);
-        opt->be->upload(opt->v, hv, opt->total * sizeof *hv);
-    }
-    free(hm);
-    free(hv);
-    if (rc == 0) {
-        *step = st[0];
-        pos->epoch = (uint64_t)st[1];
-        pos->index = (uint64_t)st[2];
-        *tokens = (uint64_t)st[3];
-        opt->step = st[0];
-    }
-    st_close(f);
-    return rc;
+    if (train_state_load(dir, opt, STATE_COUNTERS, st, 4, NULL) != 0) return -1;
+    *step = st[0];
+    pos->epoch = (uint64_t)st[1];
+    pos->index = (uint64_t)st[2];
+    *tokens = (uint64_t)st[3];
+    opt->step = st[0];
+    return 0;
 }
 
 /* ---- the run --------------------------------------------------------------------------- */
@@ -328,7 +275,7 @@ int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int qu
     snprintf(path, sizeof path, "%s/config.txt", run_dir);
     if (rc == 0) rc = write_text_file(path, c);
     snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-    if (rc == 0) rc = metrics_truncate(path, step);
+    if (rc == 0) rc = train_metrics_truncate(path, step);
     if (rc == 0 && !(r.metrics = fopen(path, "a"))) rc = err_set("%s: cannot open: %s", path, strerror(errno));
     if (rc != 0) { teardown(&r); return -1; }
 

@@ -330,3 +330,51 @@ TEST(finetune_config_from_recipe) {
     EXPECT(c.lr == 5e-5 && c.weight_decay == 5e-6 && c.torch_adamw == 0 && c.epochs == 3 && c.batch_size == 32 &&
            c.seed == 17 && c.pooling == 0);
 }
+
+/* Resume: a finetune killed (SIGKILL after step k) or stopped by SIGINT, then run again with the
+ * same command, repeats the uninterrupted run bit for bit — metrics.jsonl, the best model and
+ * its predictions; OUT/last is gone once it finishes; other settings over a left state are
+ * refused, naming the first that differs. */
+TEST(finetune_resume_is_exact) {
+    const char *d = test_tmpdir();
+    static rule_task task;
+    ft_config c;
+    char out[700];
+    if (rule_task_make(&task, d, &c, out) != 0) return;
+    char tsv[800];
+    for (int s = 0; s < 2; s++) { /* train.tsv, dev.tsv */
+        snprintf(tsv, sizeof tsv, "%s/%s.tsv", d, s ? "dev" : "train");
+        FILE *f = fopen(tsv, "w");
+        REQUIRE(f != NULL);
+        fprintf(f, "text\tlabel\n");
+        for (int i = s ? task.ntr : 0; i < (s ? task.w.n : task.ntr); i++) fprintf(f, "%s\t%d\n", task.w.text[i], task.w.label[i]);
+        fclose(f);
+    }
+    char cmd[3000];
+    snprintf(cmd, sizeof cmd,
+             "./bertc finetune --model %s --train %s/train.tsv --dev %s/dev.tsv --text text --label label "
+             "--max-length 16 --batch-size 16 --lr 2e-3 --wd 0 --epochs 3 --eval-every 7 -q",
+             task.mdir, d, d);
+    REQUIRE(test_sh("%s --out %s/a", cmd, d) == 0);
+    EXPECT(test_sh("! test -e %s/a/last", d) == 0);
+    /* killed after step 12: the state of step 7 (an evaluation) is left, and the log has step 10 beyond it;
+     * refused with another lr, then resumed */
+    EXPECT(test_sh("BERTC_TEST_SIGKILL_AT_STEP=12 %s --out %s/k 2>/dev/null", cmd, d) != 0);
+    EXPECT(test_sh("test -d %s/k/last && grep -q '\"step\": 10, \"epoch\": 1, \"loss\"' %s/k/metrics.jsonl", d, d) == 0);
+    EXPECT(test_sh("%s --out %s/k --lr 1e-3 2> %s/refused.txt", cmd, d, d) != 0);
+    EXPECT(test_sh("grep -q \"other settings (was 'lr 0.002', now 'lr 0.001')\" %s/refused.txt", d) == 0);
+    REQUIRE(test_sh("%s --out %s/k", cmd, d) == 0);
+    /* SIGINT after step 13 (between evaluations: the state of step 13 itself), then resumed */
+    EXPECT(test_sh("BERTC_TEST_SIGINT_AT_STEP=13 %s --out %s/i 2> %s/int.txt", cmd, d, d) != 0);
+    EXPECT(test_sh("grep -q 'signal 2: stopped after step 13' %s/int.txt && test -d %s/i/last", d, d) == 0);
+    REQUIRE(test_sh("%s --out %s/i", cmd, d) == 0);
+    const char *runs[] = {"k", "i"};
+    for (int r = 0; r < 2; r++) {
+        EXPECT_MSG(test_sh("cmp -s %s/a/metrics.jsonl %s/%s/metrics.jsonl", d, d, runs[r]) == 0, "%s: metrics differ", runs[r]);
+        EXPECT_MSG(test_sh("cmp -s %s/a/best/model.safetensors %s/%s/best/model.safetensors", d, d, runs[r]) == 0,
+                   "%s: best models differ", runs[r]);
+        EXPECT(test_sh("cmp -s %s/a/predictions.tsv %s/%s/predictions.tsv", d, d, runs[r]) == 0);
+        EXPECT(test_sh("! test -e %s/%s/last", d, runs[r]) == 0);
+    }
+    EXPECT(test_sh("test $(grep -c eval_accuracy %s/a/metrics.jsonl) -ge 4", d) == 0);
+}

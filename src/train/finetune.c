@@ -2,6 +2,7 @@
 #include "finetune.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +21,10 @@
 #include "ckptdir.h"
 #include "optim.h"
 #include "schedule.h"
+#include "train_state.h"
+
+#define FT_STATE_FORMAT "bertc-finetune-state-1"
+#define FT_STATE_COUNTERS "finetune.counters"
 
 void ft_config_default(ft_config *c) {
     memset(c, 0, sizeof *c);
@@ -166,18 +171,29 @@ static void maker_free(batch_maker *mk) {
     batch_free(&mk->bb);
 }
 
-/* best.tmp is written whole, then best → best.old, best.tmp → best, best.old removed:
- * a crash leaves a complete best/ or best.old/. */
-static int save_best(model *m, const char *out, const char *vocab) {
-    char tmp[4200], best[4200], old[4200];
-    snprintf(tmp, sizeof tmp, "%s/best.tmp", out);
-    snprintf(best, sizeof best, "%s/best", out);
-    snprintf(old, sizeof old, "%s/best.old", out);
+/* OUT/NAME.tmp is written whole (the model, and with `state` the training state), then
+ * NAME → NAME.old, NAME.tmp → NAME, NAME.old removed: a crash leaves a complete NAME/ or
+ * NAME.old/. */
+typedef struct {
+    const optim *opt;
+    const int64_t *counters;
+    int n;
+    const char *args;
+} ft_saved_state;
+
+static int save_model_dir(model *m, const char *out, const char *name, const char *vocab, const ft_saved_state *state) {
+    char tmp[4200], dst[4200], old[4200];
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", out, name);
+    snprintf(dst, sizeof dst, "%s/%s", out, name);
+    snprintf(old, sizeof old, "%s/%s.old", out, name);
     ckptdir_remove(tmp);
-    if (checkpoint_save(m, tmp, vocab) != 0) return err_prefix("saving the best model");
+    if (checkpoint_save(m, tmp, vocab) != 0) return err_prefix("saving %s", dst);
+    if (state && train_state_save(tmp, state->opt, FT_STATE_FORMAT, FT_STATE_COUNTERS, state->counters, state->n,
+                                  state->args) != 0)
+        return err_prefix("saving %s", dst);
     ckptdir_remove(old);
-    if (rename(best, old) != 0 && errno != ENOENT) return err_set("%s: %s", best, strerror(errno));
-    if (rename(tmp, best) != 0) return err_set("%s: %s", best, strerror(errno));
+    if (rename(dst, old) != 0 && errno != ENOENT) return err_set("%s: %s", dst, strerror(errno));
+    if (rename(tmp, dst) != 0) return err_set("%s: %s", dst, strerror(errno));
     ckptdir_remove(old);
     return 0;
 }
@@ -277,6 +293,80 @@ static int check_split(const ft_split *s, int nl, const char *what) {
     return 0;
 }
 
+/* ---- resume -----------------------------------------------------------------------------
+ * At every evaluation, and after the step in which SIGINT or SIGTERM arrives, OUT/last/ is
+ * replaced by the model and the training state (train_state.h: Adam's moments, the counters
+ * below, the run's settings as "args"). The same command run again continues from it and
+ * repeats the uninterrupted run bit for bit (masks and dropout are functions of the step, the
+ * order of the epoch); other settings are refused. A finished run removes OUT/last/. */
+enum { FC_STEP, FC_EPOCH, FC_BATCH, FC_EVALS, FC_BEST_STEP, FC_STALE, FC_NLOG, FC_BEST_METRIC, FC_LOSS_LOG, FC_N };
+
+static volatile sig_atomic_t ft_stop_signal;
+static void ft_on_signal(int sig) { ft_stop_signal = sig; }
+
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* FNV-1a of a split's texts and targets: a resumed run must see the same data */
+static uint64_t split_hash(const ft_split *s) {
+    uint64_t h = 14695981039346656037ull;
+    for (int i = 0; i < s->n; i++) {
+        h = fnv_bytes(h, s->text_a[i], strlen(s->text_a[i]) + 1);
+        if (s->text_b) h = fnv_bytes(h, s->text_b[i], strlen(s->text_b[i]) + 1);
+        if (s->label) h = fnv_bytes(h, &s->label[i], sizeof s->label[i]);
+        if (s->value) h = fnv_bytes(h, &s->value[i], sizeof s->value[i]);
+    }
+    return h;
+}
+
+/* Every setting that shapes the run's trajectory, one per line (compared on resume). */
+static char *run_args(const ft_config *c, const ft_split *train, const ft_split *dev) {
+    char *a = xmalloc(8192);
+    snprintf(a, 8192,
+             "model %s\nvocab %s\ndevice %s\nlabels %d\nmetric %s\nmax_len %d\nchunk %d\nbatch %d\nepochs %d\n"
+             "lr %.17g\nwd %.17g\nwarmup %.17g\nalpha_f %.17g\nclip %.17g\noptimizer %s\neval_every %d\n"
+             "patience %d\nseed %" PRIu64 "\nfresh_classifier %d\npooling %d\ntrain %d examples %016" PRIx64
+             "\ndev %d examples %016" PRIx64 "\n",
+             c->model_dir, c->vocab ? c->vocab : "(the model's)", c->device, c->num_labels, metric_name(c->metric),
+             c->max_len, c->chunk_stride, c->batch_size, c->epochs, c->lr, c->weight_decay, c->warmup, c->alpha_f,
+             c->clip, c->torch_adamw ? "adamw" : "decoupled", c->eval_every, c->patience, c->seed,
+             c->fresh_classifier, c->pooling, train->n, split_hash(train), dev->n, split_hash(dev));
+    return a;
+}
+
+/* The first line where two args texts differ, for the refusal. */
+static void first_difference(const char *was, const char *now, char *out, size_t n) {
+    while (*was && *now) {
+        size_t lw = strcspn(was, "\n"), ln = strcspn(now, "\n");
+        if (lw != ln || memcmp(was, now, lw) != 0) {
+            snprintf(out, n, "was '%.*s', now '%.*s'", (int)lw, was, (int)ln, now);
+            return;
+        }
+        was += lw + (was[lw] == '\n');
+        now += ln + (now[ln] == '\n');
+    }
+    snprintf(out, n, "the settings differ");
+}
+
+/* OUT/last ← the model and state after `step` (batch b of epoch ep). */
+static int save_last(ft_state *st, const optim *opt, int64_t step, int ep, int64_t b, const ft_result *r, int stale,
+                     int n_log, double loss_log, const char *args) {
+    int64_t k[FC_N] = {[FC_STEP] = step, [FC_EPOCH] = ep, [FC_BATCH] = b, [FC_EVALS] = r->evaluations,
+                       [FC_BEST_STEP] = r->best_step, [FC_STALE] = stale, [FC_NLOG] = n_log,
+                       [FC_BEST_METRIC] = train_f64_bits(r->best_metric), [FC_LOSS_LOG] = train_f64_bits(loss_log)};
+    ft_saved_state s = {.opt = opt, .counters = k, .n = FC_N, .args = args};
+    fflush(st->metrics); /* the log is rewound to `step` on resume: it must hold it */
+    return save_model_dir(st->m, st->c->out_dir, "last", st->vocab, &s);
+}
+
+static int dir_exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev, ft_result *out) {
     memset(out, 0, sizeof *out);
     if (c->num_labels < 1) return err_set("finetune: num_labels must be ≥ 1 (1 = regression)");
@@ -291,6 +381,9 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     optim opt = {0};
     int32_t *order = NULL, *pred = NULL;
     double *value = NULL;
+    char *args = NULL;
+    int handlers = 0;
+    struct sigaction old_int, old_term;
     if (!(st.be = ops_by_name(c->device))) return -1;
     if (!(st.tok = tok_load(st.vocab, NULL))) return err_prefix("finetune vocabulary");
     checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .fresh_classifier = c->fresh_classifier, .pooling = c->pooling, .max_tokens = c->batch_size * c->max_len,
@@ -319,17 +412,55 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     sch.warmup = c->warmup < 1 ? (int64_t)llround(c->warmup * (double)total) : (int64_t)c->warmup;
     sch.alpha_f = c->alpha_f;
     if (schedule_check(&sch) != 0) goto done;
+    out->best_metric = -INFINITY;
+    int stale = 0, stop = 0, ep0 = 0;
+    int64_t step = 0, b0 = 0;
+    double loss_log = 0;
+    int n_log = 0;
+    /* resume from OUT/last (or last.old, when a crash fell between its two renames) */
+    args = run_args(c, train, dev);
+    char last[4200], last_old[4200];
+    snprintf(last, sizeof last, "%s/last", c->out_dir);
+    snprintf(last_old, sizeof last_old, "%s/last.old", c->out_dir);
+    const char *from = dir_exists(last) ? last : dir_exists(last_old) ? last_old : NULL;
+    if (from) {
+        int64_t k[FC_N];
+        char *was = NULL, diff[600];
+        if (checkpoint_read_params(st.m, from) != 0 || train_state_load(from, &opt, FT_STATE_COUNTERS, k, FC_N, &was) != 0) {
+            err_prefix("resuming from %s (remove it to start over)", from);
+            goto done;
+        }
+        if (!was || strcmp(was, args) != 0) {
+            first_difference(was ? was : "", args, diff, sizeof diff);
+            err_set("%s holds a finetune with other settings (%s): give another --out, or remove %s to start over", from,
+                    diff, from);
+            free(was);
+            goto done;
+        }
+        free(was);
+        model_params_changed(st.m);
+        step = k[FC_STEP], opt.step = k[FC_STEP];
+        ep0 = (int)k[FC_EPOCH], b0 = k[FC_BATCH] + 1;
+        if (b0 == per_epoch) ep0++, b0 = 0;
+        out->evaluations = (int)k[FC_EVALS], out->best_step = k[FC_BEST_STEP], stale = (int)k[FC_STALE];
+        n_log = (int)k[FC_NLOG], out->best_metric = train_f64_of(k[FC_BEST_METRIC]), loss_log = train_f64_of(k[FC_LOSS_LOG]);
+        if (!c->quiet) fprintf(stderr, "finetune: resuming %s at step %" PRId64 " of %" PRId64 "\n", from, step, total);
+    }
     snprintf(path, sizeof path, "%s/metrics.jsonl", c->out_dir);
-    if (!(st.metrics = fopen(path, "w"))) { err_set("%s: cannot write: %s", path, strerror(errno)); goto done; }
+    if (from && train_metrics_truncate(path, step) != 0) goto done;
+    if (!(st.metrics = fopen(path, from ? "a" : "w"))) { err_set("%s: cannot write: %s", path, strerror(errno)); goto done; }
     order = xmalloc((size_t)st.tr.n * sizeof *order);
     pred = xcalloc((size_t)dev->n, sizeof *pred);
     value = xcalloc((size_t)dev->n, sizeof *value);
-    out->best_metric = -INFINITY;
-    int stale = 0, stop = 0;
-    int64_t step = 0;
-    double loss_log = 0;
-    int n_log = 0;
-    for (int ep = 0; ep < c->epochs && !stop; ep++) {
+    ft_stop_signal = 0;
+    struct sigaction sa = {.sa_handler = ft_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers = 1;
+    /* test hooks: a real SIGKILL, or a SIGINT through the handler, after that step */
+    const char *kill_at = getenv("BERTC_TEST_SIGKILL_AT_STEP"), *int_at = getenv("BERTC_TEST_SIGINT_AT_STEP");
+    for (int ep = ep0; ep < c->epochs && !stop; ep++) {
         /* a fresh order per epoch, keyed by (seed, epoch): Fisher–Yates */
         for (int i = 0; i < st.tr.n; i++) order[i] = i;
         rng_key k = {.seed = c->seed, .stream = RNG_STREAM_SHUFFLE, .step = (uint32_t)ep};
@@ -337,7 +468,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
             int j = (int)(rng_u32(k, (uint64_t)i) % (uint32_t)(i + 1)), t = order[i];
             order[i] = order[j], order[j] = t;
         }
-        for (int64_t b = 0; b < per_epoch && !stop; b++) {
+        for (int64_t b = ep == ep0 ? b0 : 0; b < per_epoch && !stop; b++) {
             int i0 = (int)(b * c->batch_size), B = st.tr.n - i0 < c->batch_size ? st.tr.n - i0 : c->batch_size;
             const model_batch *mb = make_batch(&st.mk, &st.tr, train, order + i0, B, st.m2, c->max_len,
                                                (int32_t)tok_pad_id(st.tok));
@@ -355,8 +486,14 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
                         loss_log / n_log, c->lr * schedule_alpha(&sch, step - 1));
                 loss_log = 0, n_log = 0;
             }
-            int at_end = b == per_epoch - 1;
-            if (!at_end && !(c->eval_every > 0 && step % c->eval_every == 0)) continue;
+            if (kill_at && step == atoll(kill_at)) { fflush(st.metrics); raise(SIGKILL); }
+            if (int_at && step == atoll(int_at)) raise(SIGINT);
+            int at_end = b == per_epoch - 1, eval_now = at_end || (c->eval_every > 0 && step % c->eval_every == 0);
+            if (!eval_now && !ft_stop_signal) continue;
+            if (!eval_now) { /* a signal between evaluations: keep the state, stop */
+                if (save_last(&st, &opt, step, ep, b, out, stale, n_log, loss_log, args) != 0) goto done;
+                break;
+            }
             double metric, dloss;
             if (evaluate(&st, dev, pred, value, &metric, &dloss) != 0) goto done;
             out->evaluations++;
@@ -369,18 +506,32 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
                         metric_name(c->metric), metric, better ? " (best)" : "");
             if (better) {
                 out->best_metric = metric, out->best_step = step, stale = 0;
-                if (save_best(st.m, c->out_dir, st.vocab) != 0 ||
+                if (save_model_dir(st.m, c->out_dir, "best", st.vocab, NULL) != 0 ||
                     write_predictions(c->out_dir, dev, pred, st.nl == 1 ? value : NULL) != 0)
                     goto done;
             } else if (c->patience > 0 && ++stale >= c->patience) {
                 if (!c->quiet) fprintf(stderr, "finetune: no better %s in %d evaluations: stopping\n", metric_name(c->metric), stale);
                 stop = 1;
             }
+            if (!stop && save_last(&st, &opt, step, ep, b, out, stale, n_log, loss_log, args) != 0) goto done;
+            if (ft_stop_signal) break;
         }
+        if (ft_stop_signal) break;
     }
     out->steps = step;
+    if (ft_stop_signal) {
+        err_set("finetune: signal %d: stopped after step %" PRId64 "; %s holds the state: the same command continues",
+                (int)ft_stop_signal, step, last);
+        goto done;
+    }
+    ckptdir_remove(last); /* finished: nothing to resume */
     rc = 0;
 done:
+    if (handlers) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    free(args);
     if (st.metrics) fclose(st.metrics);
     free(order), free(pred), free(value);
     maker_free(&st.mk);

@@ -7,7 +7,10 @@
  *
  * Output directory: metrics.jsonl (train loss per log step, one line per
  * evaluation), best/ (the best model: config.json, model.safetensors, vocab.txt),
- * predictions.tsv (index, prediction, gold of the best evaluation). */
+ * predictions.tsv (index, prediction, gold of the best evaluation), and while the run
+ * is unfinished last/ (the model and trainer_state.safetensors after the latest
+ * evaluation, or the step a signal stopped: finetune_run continues from it when the
+ * settings and data are the same, and refuses otherwise). */
 #ifndef BERTC_FINETUNE_H
 #define BERTC_FINETUNE_H
 
@@ -70,8 +73,8 @@ typedef struct {
 } ft_result;
 
 /* Trains on `train`, evaluates on `dev`. 0 on success; -1 + err naming the input,
- * file or option at fault (nothing half-written: best/ and predictions.tsv are
- * replaced atomically). */
+ * file or option at fault (nothing half-written: best/, last/ and predictions.tsv are
+ * replaced atomically), or after SIGINT/SIGTERM stopped it (last/ written). */
 int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev, ft_result *out);
 
 /* Evaluates the classifier in model_dir (e.g. out_dir/best) on s with c's device,

@@ -55,6 +55,11 @@ TEST(cli_glue_quick) {
     EXPECT(test_sh("grep -c ': \"LABEL_' %s/glue/mnli-19/best/config.json | grep -qx 3 && "
                    "grep -c ': \"LABEL_' %s/glue/rte-19/best/config.json | grep -qx 2 && "
                    "grep -c ': \"LABEL_' %s/glue/stsb-19/best/config.json | grep -qx 1", d, d, d) == 0);
+    /* run again, the suite finds every task done (OUT/<task>/finished) and prints the same table */
+    REQUIRE(test_sh("./bertc glue --quick --max-length 24 --model %s --data %s/glue_quick --out %s/glue > %s/table2.txt "
+                    "2> %s/again.txt", m, fx, d, d, d) == 0);
+    EXPECT(test_sh("cmp -s %s/table.txt %s/table2.txt", d, d) == 0);
+    EXPECT(test_sh("test $(grep -c 'done before with these settings' %s/again.txt) -eq 8", d) == 0);
     /* a filter, and a name that is not a task */
     EXPECT(test_sh("./bertc glue -q --quick --max-length 24 --tasks SST-2,cola --model %s --data %s/glue_quick "
                    "--out %s/glue2 > /dev/null && test $(grep -c '^[a-z0-9]*\t' %s/glue2/summary.tsv) -eq 4",

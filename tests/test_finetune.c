@@ -377,4 +377,12 @@ TEST(finetune_resume_is_exact) {
         EXPECT(test_sh("! test -e %s/%s/last", d, runs[r]) == 0);
     }
     EXPECT(test_sh("test $(grep -c eval_accuracy %s/a/metrics.jsonl) -ge 4", d) == 0);
+    /* the same command again finds the work done (OUT/finished); other settings train afresh */
+    REQUIRE(test_sh("cp %s/a/metrics.jsonl %s/a.metrics && test -s %s/a/finished", d, d, d) == 0);
+    snprintf(cmd + strlen(cmd) - 3, sizeof cmd - strlen(cmd) + 3, "   "); /* drop -q: the message is checked */
+    EXPECT(test_sh("%s --out %s/a 2> %s/again.txt > /dev/null", cmd, d, d) == 0);
+    EXPECT(test_sh("grep -q 'finished: done before with these settings' %s/again.txt", d) == 0);
+    EXPECT(test_sh("cmp -s %s/a/metrics.jsonl %s/a.metrics", d, d) == 0);
+    EXPECT(test_sh("%s --out %s/a --lr 1e-3 2> /dev/null > /dev/null", cmd, d) == 0);
+    EXPECT(test_sh("! cmp -s %s/a/metrics.jsonl %s/a.metrics && grep -q 'lr 0.001' %s/a/finished", d, d, d) == 0);
 }

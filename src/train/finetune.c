@@ -362,6 +362,45 @@ static int save_last(ft_state *st, const optim *opt, int64_t step, int ep, int64
     return save_model_dir(st->m, st->c->out_dir, "last", st->vocab, &s);
 }
 
+/* OUT/finished: written when a run ends, with its result and settings; the same settings
+ * again find the work done (glue continues past its finished tasks this way). */
+#define FT_FINISHED_MAGIC "bertc-finetune-finished-1\n"
+
+static int write_finished(const char *out_dir, const ft_result *r, const char *args) {
+    char path[4200], head[256];
+    snprintf(path, sizeof path, "%s/finished", out_dir);
+    int k = snprintf(head, sizeof head, FT_FINISHED_MAGIC "best_metric %a\nbest_step %" PRId64 "\nevaluations %d\nsteps %" PRId64 "\n",
+                     r->best_metric, r->best_step, r->evaluations, r->steps);
+    afile f;
+    if (afile_open(&f, path) != 0) return -1;
+    if (afile_write(&f, head, (size_t)k) != 0 || afile_write(&f, args, strlen(args)) != 0) {
+        afile_abort(&f);
+        return -1;
+    }
+    return afile_commit(&f);
+}
+
+/* 1 and *r filled when OUT/finished holds a run with these settings, else 0. */
+static int read_finished(const char *out_dir, const char *args, ft_result *r) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/finished", out_dir);
+    char *text = file_read_all(path, NULL);
+    if (!text) return 0;
+    const char *p = text;
+    long long bs = 0, st = 0;
+    int ev = 0, n = 0, ok = !strncmp(p, FT_FINISHED_MAGIC, strlen(FT_FINISHED_MAGIC));
+    char num[64];
+    if (ok) p += strlen(FT_FINISHED_MAGIC);
+    ok = ok && sscanf(p, "best_metric %63s best_step %lld evaluations %d steps %lld\n%n", num, &bs, &ev, &st, &n) == 4 && n > 0;
+    if (ok && !strcmp(p + n, args)) {
+        r->best_metric = strtod(num, NULL), r->best_step = bs, r->evaluations = ev, r->steps = st;
+        free(text);
+        return 1;
+    }
+    free(text);
+    return 0;
+}
+
 static int dir_exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
@@ -419,6 +458,15 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     int n_log = 0;
     /* resume from OUT/last (or last.old, when a crash fell between its two renames) */
     args = run_args(c, train, dev);
+    if (read_finished(c->out_dir, args, out)) {
+        if (!c->quiet)
+            fprintf(stderr, "finetune: %s/finished: done before with these settings (best %s %.4f at step %" PRId64 ")\n",
+                    c->out_dir, metric_name(c->metric), out->best_metric, out->best_step);
+        rc = 0;
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/finished", c->out_dir);
+    unlink(path); /* other settings: this run replaces that one */
     char last[4200], last_old[4200];
     snprintf(last, sizeof last, "%s/last", c->out_dir);
     snprintf(last_old, sizeof last_old, "%s/last.old", c->out_dir);
@@ -524,6 +572,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
                 (int)ft_stop_signal, step, last);
         goto done;
     }
+    if (write_finished(c->out_dir, out, args) != 0) goto done;
     ckptdir_remove(last); /* finished: nothing to resume */
     rc = 0;
 done:

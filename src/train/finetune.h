@@ -10,7 +10,8 @@
  * predictions.tsv (index, prediction, gold of the best evaluation), and while the run
  * is unfinished last/ (the model and trainer_state.safetensors after the latest
  * evaluation, or the step a signal stopped: finetune_run continues from it when the
- * settings and data are the same, and refuses otherwise). */
+ * settings and data are the same, and refuses otherwise); once finished, finished (the
+ * result and the settings: the same settings again return that result at once). */
 #ifndef BERTC_FINETUNE_H
 #define BERTC_FINETUNE_H
 

@@ -385,4 +385,9 @@ TEST(finetune_resume_is_exact) {
     EXPECT(test_sh("cmp -s %s/a/metrics.jsonl %s/a.metrics", d, d) == 0);
     EXPECT(test_sh("%s --out %s/a --lr 1e-3 2> /dev/null > /dev/null", cmd, d) == 0);
     EXPECT(test_sh("! cmp -s %s/a/metrics.jsonl %s/a.metrics && grep -q 'lr 0.001' %s/a/finished", d, d, d) == 0);
+    /* a model written again at the same path (here: its time) is another model: trained afresh */
+    EXPECT(test_sh("%s --out %s/a --lr 1e-3 2> %s/again.txt > /dev/null && grep -q 'done before' %s/again.txt", cmd, d, d, d) == 0);
+    EXPECT(test_sh("touch -d '2001-02-03' %s/model.safetensors && %s --out %s/a --lr 1e-3 2> %s/again.txt > /dev/null && "
+                   "! grep -q 'done before' %s/again.txt && grep -q 'eval_accuracy' %s/a/metrics.jsonl", task.mdir, cmd, d,
+                   d, d, d) == 0);
 }

@@ -322,15 +322,20 @@ static uint64_t split_hash(const ft_split *s) {
     return h;
 }
 
-/* Every setting that shapes the run's trajectory, one per line (compared on resume). */
+/* Every setting that shapes the run's trajectory, one per line (compared on resume), with the
+ * model file's size and time: a model pretrained again at the same path is another model. */
 static char *run_args(const ft_config *c, const ft_split *train, const ft_split *dev) {
-    char *a = xmalloc(8192);
+    char *a = xmalloc(8192), path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/model.safetensors", c->model_dir);
+    if (stat(path, &sb) != 0) memset(&sb, 0, sizeof sb);
     snprintf(a, 8192,
-             "model %s\nvocab %s\ndevice %s\nlabels %d\nmetric %s\nmax_len %d\nchunk %d\nbatch %d\nepochs %d\n"
+             "model %s (%lld bytes, modified %lld.%09ld)\nvocab %s\ndevice %s\nlabels %d\nmetric %s\nmax_len %d\nchunk %d\nbatch %d\nepochs %d\n"
              "lr %.17g\nwd %.17g\nwarmup %.17g\nalpha_f %.17g\nclip %.17g\noptimizer %s\neval_every %d\n"
              "patience %d\nseed %" PRIu64 "\nfresh_classifier %d\npooling %d\ntrain %d examples %016" PRIx64
              "\ndev %d examples %016" PRIx64 "\n",
-             c->model_dir, c->vocab ? c->vocab : "(the model's)", c->device, c->num_labels, metric_name(c->metric),
+             c->model_dir, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec,
+             c->vocab ? c->vocab : "(the model's)", c->device, c->num_labels, metric_name(c->metric),
              c->max_len, c->chunk_stride, c->batch_size, c->epochs, c->lr, c->weight_decay, c->warmup, c->alpha_f,
              c->clip, c->torch_adamw ? "adamw" : "decoupled", c->eval_every, c->patience, c->seed,
              c->fresh_classifier, c->pooling, train->n, split_hash(train), dev->n, split_hash(dev));

@@ -90,7 +90,8 @@ typedef struct ops {
 
     /* ---- residual + LayerNorm ----------------------------------------------
      * s = x + res (res may be NULL: s = x); out = (s − mean)·rstd·g + b per row.
-     * s_out (N,C) act keeps s for the backward (may be NULL when res == NULL: then x is s);
+     * s_out (N,C) act keeps s for the backward (may be NULL: when res == NULL, x is s; in
+ * inference no backward needs it — out is the same either way);
      * mean, rstd (N,) f32 saved statistics; g, b (C,) f32. out may alias x or res. */
     void (*layernorm_fwd)(void *out, void *s_out, float *mean, float *rstd, const void *x, const void *res,
                           const float *g, const float *b, int N, int C, float eps);

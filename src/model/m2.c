@@ -429,8 +429,8 @@ const void *m2_layer_fwd(m2_ctx *m, int l, const float *P, const void *x, int B,
     o->blockdiag_fwd(s->g, s->a, P + p->gl_w, NULL, T, C, 2 * I, nb);
     o->glu_fwd(s->h, s->g, T, I, p_drop, key); /* GLU + dropout */
     o->blockdiag_fwd(s->y, s->h, P + p->wo_w, P + p->wo_b, T, I, C, nb);
-    o->layernorm_fwd(s->y, s->s2, s->mean2, s->rstd2, s->y, s->a, P + p->ln2_g, P + p->ln2_b, T, C,
-                     (float)c->layer_norm_eps);
+    o->layernorm_fwd(s->y, m->inference ? NULL : s->s2, s->mean2, s->rstd2, s->y, s->a, P + p->ln2_g, P + p->ln2_b,
+                     T, C, (float)c->layer_norm_eps);
     return s->y;
 }
 

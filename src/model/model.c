@@ -182,14 +182,14 @@ static void layout_acts(model *m, carver *cv) {
         a->att = carve_act(cv, T * C);
         a->lse = carve(cv, nh * T);
         a->ao = carve_act(cv, T * C);
-        a->s1 = carve_act(cv, T * C);
+        a->s1 = m->inference ? NULL : carve_act(cv, T * C); /* residual sums: for the backward only */
         a->mean1 = carve(cv, T);
         a->rstd1 = carve(cv, T);
         a->a = carve_act(cv, T * C);
         a->hpre = carve_act(cv, T * Ih);
         a->h = carve_act(cv, T * I);
         a->f = carve_act(cv, T * C);
-        a->s2 = carve_act(cv, T * C);
+        a->s2 = m->inference ? NULL : carve_act(cv, T * C);
         a->mean2 = carve(cv, T);
         a->rstd2 = carve(cv, T);
         a->y = carve_act(cv, T * C);
@@ -371,8 +371,9 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
                          drop_key(m, l, SITE_ATTN_PROBS));
         o->matmul_fwd(a->ao, NULL, a->att, P(p->ao_w), P(p->ao_b), T, C, C, ACT_NONE);
         o->dropout_fwd(a->ao, a->ao, sz(T, C), pd, drop_key(m, l, SITE_ATTN_OUT));
-        o->layernorm_fwd(a->a, a->s1, a->mean1, a->rstd1, a->ao, x, P(p->ln1_g), P(p->ln1_b), T, C,
-                         (float)c->layer_norm_eps);
+        /* inference keeps no residual sums: no backward reads them */
+        o->layernorm_fwd(a->a, m->inference ? NULL : a->s1, a->mean1, a->rstd1, a->ao, x, P(p->ln1_g), P(p->ln1_b), T,
+                         C, (float)c->layer_norm_eps);
         if (bert) {
             o->matmul_fwd(a->h, a->hpre, a->a, P(p->fc1_w), P(p->fc1_b), T, C, I, ACT_GELU);
             o->matmul_fwd(a->f, NULL, a->h, P(p->fc2_w), P(p->fc2_b), T, I, C, ACT_NONE);
@@ -382,8 +383,8 @@ float model_forward(model *m, const model_batch *b, model_task task, int train, 
             o->glu_fwd(a->h, a->hpre, T, I, pd, drop_key(m, l, SITE_FFN)); /* GLU + dropout */
             o->matmul_fwd(a->f, NULL, a->h, P(p->fc2_w), P(p->fc2_b), T, I, C, ACT_NONE);
         }
-        o->layernorm_fwd(a->y, a->s2, a->mean2, a->rstd2, a->f, a->a, P(p->ln2_g), P(p->ln2_b), T, C,
-                         (float)c->layer_norm_eps);
+        o->layernorm_fwd(a->y, m->inference ? NULL : a->s2, a->mean2, a->rstd2, a->f, a->a, P(p->ln2_g), P(p->ln2_b),
+                         T, C, (float)c->layer_norm_eps);
         x = a->y;
     }
 

@@ -463,7 +463,11 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     int n_log = 0;
     /* resume from OUT/last (or last.old, when a crash fell between its two renames) */
     args = run_args(c, train, dev);
+    char last[4200], last_old[4200];
+    snprintf(last, sizeof last, "%s/last", c->out_dir);
+    snprintf(last_old, sizeof last_old, "%s/last.old", c->out_dir);
     if (read_finished(c->out_dir, args, out)) {
+        ckptdir_remove(last); /* left when a crash fell between writing finished and removing it */
         if (!c->quiet)
             fprintf(stderr, "finetune: %s/finished: done before with these settings (best %s %.4f at step %" PRId64 ")\n",
                     c->out_dir, metric_name(c->metric), out->best_metric, out->best_step);
@@ -472,9 +476,6 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     }
     snprintf(path, sizeof path, "%s/finished", c->out_dir);
     unlink(path); /* other settings: this run replaces that one */
-    char last[4200], last_old[4200];
-    snprintf(last, sizeof last, "%s/last", c->out_dir);
-    snprintf(last_old, sizeof last_old, "%s/last.old", c->out_dir);
     const char *from = dir_exists(last) ? last : dir_exists(last_old) ? last_old : NULL;
     if (from) {
         int64_t k[FC_N];

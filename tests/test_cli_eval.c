@@ -7,6 +7,7 @@
 
 #include "../src/core/err.h"
 #include "../src/io/file.h"
+#include "../src/io/safetensors.h"
 #include "pretrain_check.h"
 #include "test.h"
 
@@ -74,4 +75,35 @@ TEST(cli_model_arg_takes_a_run) {
                err ? err : "");
     free(err);
     free(want);
+}
+
+/* Inputs past what the model has are refused, named — not read out of bounds: a --seq-len
+ * over BERT's positions, a vocabulary larger than the embedding table, logits inputs with
+ * ids or token types outside the tables. */
+TEST(cli_refuses_inputs_past_the_model) {
+    if (access("./bertc", X_OK) != 0) { EXPECT_MSG(0, "./bertc not built"); return; }
+    const char *shards = pretrain_shards(), *d = test_tmpdir();
+    REQUIRE(test_sh("./bertc pretrain --run %s/run --set data.train=%s %s --set model.arch=bert --set train.steps=4 "
+                    "--set eval.every=0", d, shards, PRETRAIN_TINY) == 0);
+    EXPECT(test_sh("./bertc eval --model %s/run --data %s --seq-len 600 2> %s/e.txt", d, shards, d) != 0);
+    EXPECT(test_sh("grep -q -- '--seq-len 600 exceeds .*512 tokens' %s/e.txt", d) == 0);
+    /* the run's vocabulary (300 tokens, table padded to 320) and 100 more */
+    REQUIRE(test_sh("cp %s/run/checkpoints/latest %s/l && (cat %s/run/checkpoints/$(cat %s/l)/vocab.txt; seq 1 100 | "
+                    "sed 's/^/zzq/') > %s/big.txt && echo 'in the beginning' > %s/t.txt", d, d, d, d, d, d) == 0);
+    EXPECT(test_sh("./bertc embed --model %s/run --vocab %s/big.txt -o %s/x.npy %s/t.txt 2> %s/e.txt", d, d, d, d, d) != 0);
+    EXPECT(test_sh("grep -q 'more than the 320 rows of .*embedding table' %s/e.txt && test ! -e %s/x.npy", d, d) == 0);
+    const int32_t bad_ids[4] = {2, 320, 7, 3}, bad_types[4] = {0, 0, 2, 0}, ok_ids[4] = {2, 5, 7, 3};
+    int64_t shape[2] = {1, 4};
+    char in[700];
+    for (int k = 0; k < 2; k++) {
+        st_entry e[2] = {{.name = "input.input_ids", .dtype = ST_I32, .ndim = 2, .shape = shape, .data = k ? ok_ids : bad_ids},
+                         {.name = "input.token_type_ids", .dtype = ST_I32, .ndim = 2, .shape = shape, .data = bad_types}};
+        snprintf(in, sizeof in, "%s/in%d.safetensors", d, k);
+        REQUIRE(st_write(in, e, k ? 2 : 1, NULL, 0) == 0);
+        EXPECT(test_sh("./bertc logits --model %s/run --inputs %s -o %s/o.safetensors 2> %s/e.txt", d, in, d, d) != 0);
+    }
+    EXPECT(test_sh("./bertc logits --model %s/run --inputs %s/in0.safetensors -o %s/o.safetensors 2>&1 | "
+                   "grep -q 'input_ids\\[0\\]\\[1\\] = 320 is outside'", d, d, d) == 0);
+    EXPECT(test_sh("grep -q 'token_type_ids\\[0\\]\\[2\\] = 2: the model has 2 token types' %s/e.txt", d) == 0);
+    EXPECT(test_sh("test ! -e %s/o.safetensors", d) == 0);
 }

@@ -71,7 +71,10 @@ int cmd_classify(int argc, char **argv) {
     if (cli_read_lines(&in, input) != 0) { cli_fail("classify", "%s", err_msg()); goto done; }
     if (!(tok = tok_load(vocab, NULL))) { cli_fail("classify", "%s", err_msg()); goto done; }
     checkpoint_opts co = {.drop_mlm_head = 1, .max_tokens = bs * max_len, .max_seqs = bs, .inference = 1, .quiet = 1};
-    if (!(m = checkpoint_load(dir, be, &co))) { cli_fail("classify", "%s", err_msg()); goto done; }
+    if (!(m = checkpoint_load(dir, be, &co)) || config_check_vocab(model_cfg(m), dir, tok_vocab_size(tok), vocab) != 0) {
+        cli_fail("classify", "%s", err_msg());
+        goto done;
+    }
     const model_config *mc = model_cfg(m);
     int nl = mc->num_labels;
     if (nl <= 0) { cli_fail("classify", "%s has no classifier (classifier.weight): finetune it first", dir); goto done; }

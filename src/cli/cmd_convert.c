@@ -19,6 +19,26 @@ static const char *convert_usage =
     "F32 safetensors in the reference order, sorted config.json, and vocab.txt\n"
     "(from --vocab, else DIR/vocab.txt when present).\n";
 
+/* Every id within the model's tables, the length within its positions, an M2 row unpadded. */
+static int logits_inputs_check(const model_config *c, const char *dir, const char *in, const int32_t *ids,
+                               const int32_t *types, const int32_t *mask, int B, int S) {
+    if (config_check_max_len(c, dir, "the input length", S) != 0) return -1;
+    for (int i = 0; i < B * S; i++) {
+        if (ids[i] < 0 || ids[i] >= c->vocab_size)
+            return err_set("%s: input.input_ids[%d][%d] = %d is outside the model's %d-token vocabulary", in, i / S, i % S,
+                           ids[i], c->vocab_size);
+        if (types[i] < 0 || types[i] >= c->type_vocab)
+            return err_set("%s: input.token_type_ids[%d][%d] = %d: the model has %d token types", in, i / S, i % S,
+                           types[i], c->type_vocab);
+        if (mask[i] != 0 && mask[i] != 1)
+            return err_set("%s: input.attention_mask[%d][%d] = %d: must be 0 or 1", in, i / S, i % S, mask[i]);
+        if (c->arch == ARCH_M2 && !mask[i])
+            return err_set("%s: input.attention_mask[%d][%d] = 0: an M2-BERT row mixes all its positions, so give "
+                           "unpadded rows (all ones, or no mask)", in, i / S, i % S);
+    }
+    return 0;
+}
+
 static const char *logits_usage =
     "usage: bertc logits --model DIR --inputs FILE.safetensors -o OUT.safetensors\n"
     "\n"
@@ -94,6 +114,7 @@ int cmd_logits(int argc, char **argv) {
     const st_tensor *it = st_find(f, "input.input_ids");
     if (!it || it->ndim != 2) { st_close(f); return cli_fail("logits", "%s: no 2-d tensor input.input_ids", in); }
     int B = (int)it->shape[0], S = (int)it->shape[1];
+    if (B < 1 || S < 1) { st_close(f); return cli_fail("logits", "%s: input.input_ids is [%d, %d]: nothing to run", in, B, S); }
     int32_t *ids = read_ids(f, "input.input_ids", B, S, 0), *mask = read_ids(f, "input.attention_mask", B, S, 1);
     int32_t *types = read_ids(f, "input.token_type_ids", B, S, 0);
     st_close(f);
@@ -105,6 +126,7 @@ int cmd_logits(int argc, char **argv) {
         m = checkpoint_load(dir, ops_cpu(), &o);
         if (!m) rc = -1;
     }
+    if (rc == 0) rc = logits_inputs_check(model_cfg(m), dir, in, ids, types, mask, B, S);
     if (rc == 0) rc = batch_from_padded(&bb, B, S, ids, types, mask, NULL, 0);
     if (rc == 0) {
         batch_all_rows(&bb);

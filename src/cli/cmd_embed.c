@@ -104,7 +104,10 @@ int cmd_embed(int argc, char **argv) {
     if (!(tok = tok_load(vocab, NULL))) { cli_fail("embed", "%s", err_msg()); goto done; }
     /* a finetuned classifier comes along unused: embed pools by its own --pooling, not the head's */
     checkpoint_opts co = {.max_tokens = bs * max_len, .max_seqs = bs, .inference = 1, .quiet = 1, .pooling = CKPT_POOL_CLS};
-    if (!(m = checkpoint_load(dir, be, &co))) { cli_fail("embed", "%s", err_msg()); goto done; }
+    if (!(m = checkpoint_load(dir, be, &co)) || config_check_vocab(model_cfg(m), dir, tok_vocab_size(tok), vocab) != 0) {
+        cli_fail("embed", "%s", err_msg());
+        goto done;
+    }
     const model_config *mc = model_cfg(m);
     int m2 = mc->arch == ARCH_M2, C = mc->hidden;
     if (config_check_max_len(mc, dir, "--max-length", max_len) != 0) { cli_fail("embed", "%s", err_msg()); goto done; }

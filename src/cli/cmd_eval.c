@@ -90,7 +90,11 @@ int cmd_eval(int argc, char **argv) {
     lc.mask.ratio = (float)ratio;
     if (!(ld = loader_open(&lc, (const char *const *)shards.paths, shards.n))) { cli_fail("eval", "%s", err_msg()); goto done; }
     checkpoint_opts co = {.need_mlm_head = 1, .max_tokens = batch * seq_len, .max_seqs = batch, .inference = 1, .quiet = 1};
-    if (!(m = checkpoint_load(dir, be, &co))) { cli_fail("eval", "%s", err_msg()); goto done; }
+    if (!(m = checkpoint_load(dir, be, &co)) || config_check_vocab(model_cfg(m), dir, tok_vocab_size(tok), vocab) != 0 ||
+        config_check_max_len(model_cfg(m), dir, "--seq-len", seq_len) != 0) {
+        cli_fail("eval", "%s", err_msg());
+        goto done;
+    }
     mlm_eval_result e;
     int got = mlm_eval(m, ld, batches, seq_len, (int32_t)tok_pad_id(tok), &rows, &e);
     if (got < 0) { cli_fail("eval", "%s", err_msg()); goto done; }

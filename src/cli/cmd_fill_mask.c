@@ -116,6 +116,7 @@ int cmd_fill_mask(int argc, char **argv) {
     /* activations are sized for the longest input allowed, so keep that to what is asked */
     checkpoint_opts co = {.need_mlm_head = 1, .max_tokens = max_len > 0 ? max_len : 512, .max_seqs = 1, .inference = 1};
     model *m = checkpoint_load(dir, ops_cpu(), &co);
+    if (m && config_check_vocab(model_cfg(m), dir, tok_vocab_size(tok), vocab) != 0) model_free(m), m = NULL;
     if (!m) { tok_free(tok); free(texts); return cli_fail("fill-mask", "%s", err_msg()); }
     if (tok_mask_id(tok) < 0) { model_free(m); tok_free(tok); free(texts); return cli_fail("fill-mask", "%s has no [MASK] token", vocab); }
     const model_config *mc = model_cfg(m); /* M2 hook: rows up to min(l_max, max_position), pads never added */

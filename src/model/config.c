@@ -68,6 +68,13 @@ int config_max_seq_len(const model_config *c) {
     return 0;
 }
 
+int config_check_vocab(const model_config *c, const char *dir, size_t tokens, const char *vocab) {
+    if (tokens > (size_t)c->vocab_size)
+        return err_set("%s has %zu tokens, more than the %d rows of %s's embedding table: not this model's vocabulary",
+                       vocab, tokens, c->vocab_size, dir);
+    return 0;
+}
+
 int config_check_max_len(const model_config *c, const char *dir, const char *what, int max_len) {
     int limit = config_max_seq_len(c);
     if (limit && max_len > limit)

@@ -2,6 +2,7 @@
 #ifndef BERTC_CONFIG_H
 #define BERTC_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -52,5 +53,8 @@ int config_max_seq_len(const model_config *c);
 /* 0 if rows of max_len tokens fit the model of dir; else −1 + err "WHAT N exceeds dir's L
  * tokens (why)" (what: the option as the user wrote it). */
 int config_check_max_len(const model_config *c, const char *dir, const char *what, int max_len);
+/* -1 + err when a vocabulary of `tokens` ids (file `vocab`) has ids past the model's embedding
+ * rows (a smaller one is fine: tables are padded to a multiple of 64). */
+int config_check_vocab(const model_config *c, const char *dir, size_t tokens, const char *vocab);
 
 #endif

@@ -434,6 +434,7 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
                           .max_seqs = c->batch_size, .seed = c->seed, .quiet = c->quiet};
     /* a max length the model cannot take is the user's error, not a crash inside the model */
     if (!(st.m = checkpoint_load(c->model_dir, st.be, &co)) ||
+        config_check_vocab(model_cfg(st.m), c->model_dir, tok_vocab_size(st.tok), st.vocab) != 0 ||
         config_check_max_len(model_cfg(st.m), c->model_dir, "max length", c->max_len) != 0)
         goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;
@@ -612,6 +613,7 @@ int finetune_evaluate(const ft_config *c, const char *model_dir, const ft_split 
     checkpoint_opts co = {.num_labels = c->num_labels, .drop_mlm_head = 1, .max_tokens = c->batch_size * c->max_len,
                           .max_seqs = c->batch_size, .inference = 1, .quiet = 1};
     if (!(st.m = checkpoint_load(model_dir, st.be, &co)) ||
+        config_check_vocab(model_cfg(st.m), model_dir, tok_vocab_size(st.tok), vocab) != 0 ||
         config_check_max_len(model_cfg(st.m), model_dir, "max length", c->max_len) != 0)
         goto done;
     st.m2 = model_cfg(st.m)->arch == ARCH_M2;

@@ -63,7 +63,13 @@ TEST(cli_pretrain_refuses_bad_inputs_cleanly) {
     EXPECT(test_sh("grep -q step-00000004 %s/checkpoints/latest", r5) == 0);
     EXPECT(test_sh("./bertc info %s/checkpoints/step-00000004/model.safetensors >/dev/null", r5) == 0);
     EXPECT(test_sh("ls -d %s/checkpoints/*.tmp 2>/dev/null | grep -q .", r5) != 0);
+    /* a resume with a setting that shapes training changed is refused, naming it, and leaves the run as it was;
+     * how often it logs or where it runs may change */
+    snprintf(args, sizeof args, "--run %s --set data.train=%s %s --set optim.lr=3e-3", r5, shards, PRETRAIN_TINY);
+    EXPECT(run_fails_with(args, "this run was started with 'optim.lr = 0.002"));
+    EXPECT(test_sh("grep -q 'optim.lr = 0.002' %s/config.txt && grep -q step-00000004 %s/checkpoints/latest", r5, r5) == 0);
     /* and the run resumes from it */
-    EXPECT(test_sh("./bertc pretrain --run %s --set data.train=%s %s", r5, shards, PRETRAIN_TINY) == 0);
+    EXPECT(test_sh("./bertc pretrain --run %s --set data.train=%s %s --set log.every=2 --set train.threads=1", r5, shards,
+                   PRETRAIN_TINY) == 0);
     EXPECT(test_sh("grep -q step-00000012 %s/checkpoints/latest", r5) == 0);
 }

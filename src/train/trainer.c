@@ -109,6 +109,46 @@ static int write_text_file(const char *path, const runcfg *c) {
     return rc;
 }
 
+/* Keys a resumed run may change: where it runs, how often it logs, evaluates and saves, when
+ * this invocation stops. Every other key shapes the trajectory: exact resume needs it unchanged. */
+static int key_may_change(const char *line) {
+    static const char *const free_keys[] = {"train.stop_after ", "train.threads ", "train.device ", "train.on_nan ",
+                                            "log.", "eval.", "ckpt.", "data.val "};
+    for (size_t i = 0; i < sizeof free_keys / sizeof free_keys[0]; i++)
+        if (!strncmp(line, free_keys[i], strlen(free_keys[i]))) return 1;
+    return 0;
+}
+
+/* -1 + err when the run's config.txt (if any) differs from c in a key that shapes training. */
+static int check_same_config(const char *path, const runcfg *c) {
+    char *old = file_read_all(path, NULL), *now = NULL;
+    if (!old) return 0; /* a run stopped before writing it */
+    size_t len = 0;
+    FILE *mem = open_memstream(&now, &len);
+    runcfg_write(c, mem);
+    fclose(mem);
+    int rc = 0;
+    for (char *line = now, *next; rc == 0 && *line; line = next) {
+        next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        size_t kl = strcspn(line, "="), ll = (size_t)(next - line);
+        if (key_may_change(line)) continue;
+        for (char *o = old, *on; *o; o = on) { /* the same key in the old file (a key new to this version: none) */
+            on = strchr(o, '\n');
+            on = on ? on + 1 : o + strlen(o);
+            if (strncmp(o, line, kl) != 0 || o[kl] != '=') continue;
+            if ((size_t)(on - o) != ll || memcmp(o, line, ll) != 0)
+                rc = err_set("%s: this run was started with '%.*s', now '%.*s': resume it with its settings, or choose "
+                             "another --run", path, (int)(on - o - (on[-1] == '\n')), o, (int)(ll - (line[ll - 1] == '\n')),
+                             line);
+            break;
+        }
+    }
+    free(old);
+    free(now);
+    return rc;
+}
+
 static int checkpoint(run_state *r, int64_t step, uint64_t tokens) {
     char tmp[4200];
     if (ckptdir_begin(r->run, (int)step, tmp, sizeof tmp) != 0) return -1;
@@ -273,6 +313,7 @@ int trainer_run(const runcfg *c, const char *run_dir, resume_mode resume, int qu
         else if (!quiet) fprintf(stderr, "pretrain: resuming %s at step %" PRId64 "\n", ckpt, step);
     }
     snprintf(path, sizeof path, "%s/config.txt", run_dir);
+    if (rc == 0 && have) rc = check_same_config(path, c);
     if (rc == 0) rc = write_text_file(path, c);
     snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
     if (rc == 0) rc = train_metrics_truncate(path, step);

@@ -194,6 +194,10 @@ TEST(finetune_refuses_max_length_over_m2_l_max) {
     REQUIRE(test_sh("printf 'text\\tlabel\\nin the beginning\\t1\\nand the earth\\t0\\n' > %s/t.tsv", d) == 0);
     const char *m = "m2/checkpoints/step-00000004";
     EXPECT(finetune_refuses(d, m, "--max-length 64", "max length 64 exceeds .*24 tokens \\(M2"));
+    /* a bad --test file fails before any training (no output directory is made) */
+    REQUIRE(test_sh("rm -rf %s/ft", d) == 0);
+    EXPECT(finetune_refuses(d, m, "--max-length 24 --test nope.tsv", "nope.tsv: cannot open"));
+    EXPECT(test_sh("test ! -e %s/ft", d) == 0);
     EXPECT(test_sh("./bertc finetune --model %s/%s --train %s/t.tsv --dev %s/t.tsv --text text --label label "
                    "--max-length 24 --epochs 1 --out %s/ft -q", d, m, d, d, d) == 0);
     EXPECT(test_sh("echo 'in the beginning' > %s/x.txt && ./bertc classify --model %s/ft/best --max-length 64 %s/x.txt "

@@ -147,7 +147,12 @@ int cmd_finetune(int argc, char **argv) {
     if (!dv) { task_free(tr); return cli_fail("finetune", "%s", err_msg()); }
     print_skipped(dv);
     int rc = 1;
-    ft_split vt = {0}, vd = {0};
+    ft_split vt = {0}, vd = {0}, vx = {0};
+    /* the test file is read (and checked) before training, so that a bad one fails at once */
+    task_data *te = test_path ? (gt ? task_read_glue(gt->name, test_path, &dto) : task_read_table(test_path, format, &cols, &dto))
+                              : NULL;
+    if (test_path && !te) { cli_fail("finetune", "%s", err_msg()); goto done; }
+    if (te && !te->has_labels) { cli_fail("finetune", "%s: the test file needs labels", test_path); goto done; }
     if (tr->kind == TASK_LABEL_MULTI) { cli_fail("finetune", "%s: multi-label finetuning is not supported yet", train_path); goto done; }
     if (!tr->has_labels || !dv->has_labels) { cli_fail("finetune", "both files need labels"); goto done; }
     c.num_labels = tr->kind == TASK_LABEL_REGRESSION ? 1 : gt ? gt->n_labels : tr->labels.n;
@@ -165,10 +170,8 @@ int cmd_finetune(int argc, char **argv) {
     printf("best %s %.4f at step %lld of %lld (%d evaluations); model in %s/best, predictions in %s/predictions.tsv\n",
            metric_name(c.metric), res.best_metric, (long long)res.best_step, (long long)res.steps, res.evaluations, c.out_dir,
            c.out_dir);
-    if (test_path) { /* the best model on the test file, once */
-        task_data *te = gt ? task_read_glue(gt->name, test_path, &dto) : task_read_table(test_path, format, &cols, &dto);
-        if (!te) { cli_fail("finetune", "%s", err_msg()); goto done; }
-        ft_split vx = ft_split_of_task(te, (int)te->n);
+    if (te) { /* the best model on the test file, once */
+        vx = ft_split_of_task(te, (int)te->n);
         char best[4200];
         snprintf(best, sizeof best, "%s/best", c.out_dir);
         metric_kind kinds[2] = {c.num_labels == 1 ? METRIC_PEARSON : METRIC_ACCURACY, c.metric};
@@ -176,14 +179,14 @@ int cmd_finetune(int argc, char **argv) {
         int trc = finetune_evaluate(&c, best, &vx, kinds, 2, v);
         if (trc == 0) printf("test (%zu examples): %s %.4f, %s %.4f\n", te->n, metric_name(kinds[0]), v[0], metric_name(kinds[1]), v[1]);
         else cli_fail("finetune", "test: %s", err_msg());
-        ft_split_free(&vx);
-        task_free(te);
         if (trc != 0) goto done;
     }
     rc = 0;
 done:
     ft_split_free(&vt);
     ft_split_free(&vd);
+    ft_split_free(&vx);
+    task_free(te);
     task_free(tr);
     task_free(dv);
     return rc;

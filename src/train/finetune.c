@@ -476,7 +476,9 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
         goto done;
     }
     snprintf(path, sizeof path, "%s/finished", c->out_dir);
-    unlink(path); /* other settings: this run replaces that one */
+    if (unlink(path) == 0 && !c->quiet) /* other settings: this run replaces that one */
+        fprintf(stderr, "finetune: %s held a finished run with other settings: training afresh, replacing it\n",
+                c->out_dir);
     const char *from = dir_exists(last) ? last : dir_exists(last_old) ? last_old : NULL;
     if (from) {
         int64_t k[FC_N];

@@ -378,6 +378,8 @@ TEST(finetune_resume_is_exact) {
         EXPECT_MSG(test_sh("cmp -s %s/a/best/model.safetensors %s/%s/best/model.safetensors", d, d, runs[r]) == 0,
                    "%s: best models differ", runs[r]);
         EXPECT(test_sh("cmp -s %s/a/predictions.tsv %s/%s/predictions.tsv", d, d, runs[r]) == 0);
+        /* the result as recorded (best metric, its step, evaluations, steps; the settings) */
+        EXPECT_MSG(test_sh("cmp -s %s/a/finished %s/%s/finished", d, d, runs[r]) == 0, "%s: finished differs", runs[r]);
         EXPECT(test_sh("! test -e %s/%s/last", d, runs[r]) == 0);
     }
     EXPECT(test_sh("test $(grep -c eval_accuracy %s/a/metrics.jsonl) -ge 4", d) == 0);

@@ -1,5 +1,6 @@
 /* main.c — `bertc COMMAND [args]`: dispatch to the subcommands. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,11 +61,11 @@ static void path_parent(char *p) {
 }
 
 const char *cli_model_dir(const char *cmd, const char *arg, char *buf, size_t n) {
-    char path[4200], run[4096];
+    char path[PATH_MAX + 64], run[PATH_MAX];
     struct stat st;
     snprintf(path, sizeof path, "%s/config.json", arg);
     if (stat(path, &st) == 0) return arg;
-    snprintf(run, sizeof run, "%s", arg);
+    if (!realpath(arg, run)) snprintf(run, sizeof run, "%s", arg); /* `latest` or `.` inside checkpoints/, `a//b` */
     size_t len = strlen(run);
     while (len > 1 && run[len - 1] == '/') run[--len] = 0;
     const char *base = strrchr(run, '/') ? strrchr(run, '/') + 1 : run;

@@ -2,6 +2,7 @@
 #include "finetune.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include "../core/err.h"
 #include "../core/rng.h"
 #include "../io/file.h"
+#include "../io/safetensors.h"
 #include "../model/batch.h"
 #include "../model/checkpoint.h"
 #include "../data/task.h"
@@ -325,17 +327,19 @@ static uint64_t split_hash(const ft_split *s) {
 /* Every setting that shapes the run's trajectory, one per line (compared on resume), with the
  * model file's size and time: a model pretrained again at the same path is another model. */
 static char *run_args(const ft_config *c, const ft_split *train, const ft_split *dev) {
-    char *a = xmalloc(8192), path[4200];
+    char *a = xmalloc(16384), path[4200], mpath[PATH_MAX], vpath[PATH_MAX];
     struct stat sb;
+    /* paths as the file system resolves them: `run` and `/abs/run/` name one model */
+    if (!realpath(c->model_dir, mpath)) snprintf(mpath, sizeof mpath, "%s", c->model_dir);
+    if (!c->vocab || !realpath(c->vocab, vpath)) snprintf(vpath, sizeof vpath, "%s", c->vocab ? c->vocab : "(the model's)");
     snprintf(path, sizeof path, "%s/model.safetensors", c->model_dir);
     if (stat(path, &sb) != 0) memset(&sb, 0, sizeof sb);
-    snprintf(a, 8192,
+    snprintf(a, 16384,
              "model %s (%lld bytes, modified %lld.%09ld)\nvocab %s\ndevice %s\nlabels %d\nmetric %s\nmax_len %d\nchunk %d\nbatch %d\nepochs %d\n"
              "lr %.17g\nwd %.17g\nwarmup %.17g\nalpha_f %.17g\nclip %.17g\noptimizer %s\neval_every %d\n"
              "patience %d\nseed %" PRIu64 "\nfresh_classifier %d\npooling %d\ntrain %d examples %016" PRIx64
              "\ndev %d examples %016" PRIx64 "\n",
-             c->model_dir, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec,
-             c->vocab ? c->vocab : "(the model's)", c->device, c->num_labels, metric_name(c->metric),
+             mpath, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec, vpath, c->device, c->num_labels, metric_name(c->metric),
              c->max_len, c->chunk_stride, c->batch_size, c->epochs, c->lr, c->weight_decay, c->warmup, c->alpha_f,
              c->clip, c->torch_adamw ? "adamw" : "decoupled", c->eval_every, c->patience, c->seed,
              c->fresh_classifier, c->pooling, train->n, split_hash(train), dev->n, split_hash(dev));
@@ -406,6 +410,27 @@ static int read_finished(const char *out_dir, const char *args, ft_result *r) {
     return 0;
 }
 
+/* Removes OUT/last and the .old/.tmp a crash between its renames can leave. */
+static void remove_states(const char *out_dir) {
+    static const char *const names[] = {"last", "last.old", "last.tmp"};
+    char p[4200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", out_dir, names[i]);
+        ckptdir_remove(p);
+    }
+}
+
+/* The "args" a state directory was written with (malloc'd), or NULL. */
+static char *state_args(const char *dir) {
+    char p[4300];
+    snprintf(p, sizeof p, "%s/trainer_state.safetensors", dir);
+    st_file *f = st_open(p);
+    const char *a = f ? st_metadata_get(f, "args") : NULL;
+    char *r = a ? xstrdup(a) : NULL;
+    if (f) st_close(f);
+    return r;
+}
+
 static int dir_exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
@@ -467,15 +492,16 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     char last[4200], last_old[4200];
     snprintf(last, sizeof last, "%s/last", c->out_dir);
     snprintf(last_old, sizeof last_old, "%s/last.old", c->out_dir);
+    snprintf(path, sizeof path, "%s/finished", c->out_dir);
+    struct stat fsb;
+    if (stat(path, &fsb) == 0) remove_states(c->out_dir); /* a crash between finishing and cleaning up left them */
     if (read_finished(c->out_dir, args, out)) {
-        ckptdir_remove(last); /* left when a crash fell between writing finished and removing it */
         if (!c->quiet)
             fprintf(stderr, "finetune: %s/finished: done before with these settings (best %s %.4f at step %" PRId64 ")\n",
                     c->out_dir, metric_name(c->metric), out->best_metric, out->best_step);
         rc = 0;
         goto done;
     }
-    snprintf(path, sizeof path, "%s/finished", c->out_dir);
     if (unlink(path) == 0 && !c->quiet) /* other settings: this run replaces that one */
         fprintf(stderr, "finetune: %s held a finished run with other settings: training afresh, replacing it\n",
                 c->out_dir);
@@ -483,8 +509,11 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
     if (from) {
         int64_t k[FC_N];
         char *was = NULL, diff[600];
-        if (checkpoint_read_params(st.m, from) != 0 || train_state_load(from, &opt, FT_STATE_COUNTERS, k, FC_N, &was) != 0) {
+        was = state_args(from); /* the settings first: another model's tensors would not even load */
+        if (was && !strcmp(was, args) &&
+            (checkpoint_read_params(st.m, from) != 0 || train_state_load(from, &opt, FT_STATE_COUNTERS, k, FC_N, NULL) != 0)) {
             err_prefix("resuming from %s (remove it to start over)", from);
+            free(was);
             goto done;
         }
         if (!was || strcmp(was, args) != 0) {
@@ -576,13 +605,13 @@ int finetune_run(const ft_config *c, const ft_split *train, const ft_split *dev,
         if (ft_stop_signal) break;
     }
     out->steps = step;
-    if (ft_stop_signal) {
+    if (ft_stop_signal && !stop && step < total) { /* a signal in the last step or evaluation: the run is done anyway */
         err_set("finetune: signal %d: stopped after step %" PRId64 "; %s holds the state: the same command continues",
                 (int)ft_stop_signal, step, last);
         goto done;
     }
     if (write_finished(c->out_dir, out, args) != 0) goto done;
-    ckptdir_remove(last); /* finished: nothing to resume */
+    remove_states(c->out_dir); /* finished: nothing to resume */
     rc = 0;
 done:
     if (handlers) {

@@ -66,7 +66,11 @@ int train_metrics_truncate(const char *path, int64_t step) {
         next = strchr(line, '\n');
         next = next ? next + 1 : line + strlen(line);
         long long s = -1;
-        if (sscanf(line, "{\"step\": %lld", &s) == 1 && s <= step) rc = afile_write(&f, line, (size_t)(next - line));
+        int k = 0;
+        /* whole rows only: a kill can leave a half-written last line ({"step": 1 …) */
+        int whole = next > line && next[-1] == '\n' && sscanf(line, "{\"step\": %lld%n", &s, &k) == 1 &&
+                    (line[k] == ',' || line[k] == '}');
+        if (whole && s <= step) rc = afile_write(&f, line, (size_t)(next - line));
     }
     if (rc == 0) rc = afile_commit(&f);
     else afile_abort(&f);

@@ -22,7 +22,8 @@ int train_state_save(const char *dir, const optim *opt, const char *format, cons
  * -1 + err naming the file when it is missing, damaged or sized for another model. */
 int train_state_load(const char *dir, optim *opt, const char *counters_name, int64_t *counters, int n, char **args);
 
-/* Keeps the rows of a metrics.jsonl ({"step": N, …} per line) with N ≤ step; no file: 0. */
+/* Keeps the whole rows of a metrics.jsonl ({"step": N, …} per line) with N ≤ step (a half-written
+ * last line goes); no file: 0. */
 int train_metrics_truncate(const char *path, int64_t step);
 
 /* A double's bits as a counter, and back: exact, for metrics carried across a resume. */

@@ -65,6 +65,10 @@ TEST(cli_glue_quick) {
                    "--out %s/glue2 > /dev/null && test $(grep -c '^[a-z0-9]*\t' %s/glue2/summary.tsv) -eq 4",
                    m, fx, d, d) == 0);
     EXPECT(test_sh("./bertc glue --quick --tasks sst3 --model %s --data %s/glue_quick --out %s/glue3 2>/dev/null", m, fx, d) != 0);
+    /* tasks that all start from MNLI, without it: nothing runs, and that is an error, not an empty table */
+    EXPECT(test_sh("./bertc glue -q --quick --max-length 24 --tasks rte,stsb --model %s --data %s/glue_quick --out %s/glue4 "
+                   "> /dev/null 2> %s/e4.txt", m, fx, d, d) != 0);
+    EXPECT(test_sh("grep -q 'no task ran: .*give mnli in --tasks' %s/e4.txt", d) == 0);
 }
 
 /* An M2 model gets M2-BERT's recipes (m2bert.md §5.2): QNLI classifies from the mean of

@@ -182,5 +182,7 @@ int cmd_glue(int argc, char **argv) {
         fprintf(sf, "average\tmean of task means\t%.6f\t%d tasks\n", total / n_tasks, n_tasks);
     }
     fclose(sf);
+    if (rc == 0 && !n_tasks) /* e.g. --tasks rte: it starts from the MNLI model */
+        return cli_fail("glue", "no task ran: rte, mrpc and stsb start from the MNLI model, so give mnli in --tasks too");
     return rc;
 }
